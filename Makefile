@@ -1,0 +1,54 @@
+# One command surface for wasmbridge: CI (.ci/run) and the README call these targets.
+#
+#   make build   compile the extension into .venv (release profile, incremental: ~2.5 s rebuilds)
+#   make test    build, then pytest + cargo test + stubtest: the whole suite
+#   make lint    cargo clippy -D warnings and ruff
+#   make bench   benchmarks against the reference packages (on demand, never in `test`)
+#   make dist    optimized wheels (dist profile: fat LTO, one codegen unit)
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+# Compiled dependencies (wasmtime takes minutes) live outside the checkout, so fresh clones and
+# `git clean` keep them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/wasmbridge/target
+
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+
+.PHONY: venv build test lint bench dist clean
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install maturin pytest pytest-timeout mypy ruff hypothesis numpy
+	touch $@
+
+build: venv
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release
+
+# cargo test links libpython: point PyO3 at the venv's interpreter, and the loader at that
+# interpreter's libpython (cargo drops library paths outside the target directory).
+PY_LIBDIR = $$($(PY) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
+
+test: build
+	$(PY) -m pytest
+	PYO3_PYTHON=$(CURDIR)/$(PY) LD_LIBRARY_PATH="$(PY_LIBDIR)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}" \
+		cargo test --release
+	$(PY) -m mypy.stubtest wasmtime --allowlist tests/stubtest_allowlist.txt
+
+lint: venv
+	cargo clippy --release -- -D warnings
+	$(VENV)/bin/ruff check python tests bench examples
+
+bench: build
+	$(PY) bench/bench.py
+
+dist: venv
+	$(VENV)/bin/maturin build --profile dist --out dist
+
+clean:
+	rm -rf $(VENV) dist

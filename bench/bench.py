@@ -1,0 +1,879 @@
+#!/usr/bin/env python3
+"""Benchmark wasmbridge ("ours") against the ctypes-based wasmtime-py ("ref").
+
+Both packages import as ``wasmtime``, so each side runs in its own subprocess:
+
+* ours: the interpreter running this script (``sys.executable``), which must
+  have wasmbridge installed (a release build);
+* ref:  ``bench/.refvenv/bin/python``, a virtualenv created on first use with
+  the packages listed in ``REF_REQUIREMENTS``.
+
+The parent process starts ``bench.py --worker ours|ref``; the worker runs the
+same workload code against whichever ``wasmtime`` it imports and writes its
+results as JSON to a file the parent names; the parent prints the table.
+
+To add a reference package, append it to ``REF_REQUIREMENTS`` (the venv is
+topped up automatically when the list changes). To add a workload, write a
+function decorated with ``@workload(...)`` that returns a list of ``Case``.
+
+Usage:
+    python bench/bench.py                 # everything
+    python bench/bench.py --only call     # one workload (see --list)
+    python bench/bench.py --no-ref        # skip the reference side
+    python bench/bench.py --json out.json # also save the results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REF_VENV = BENCH_DIR / ".refvenv"
+REF_STAMP = REF_VENV / ".bench-requirements.json"
+
+# Packages installed into the reference venv. Add e.g. "extism==1.1.1" here.
+# numpy is unpinned on purpose: it only serves the zero-copy/numpy rows.
+REF_REQUIREMENTS: list[str] = [
+    "wasmtime==48.0.0",
+    "numpy",
+]
+
+SIDES = ("ours", "ref")
+
+# One timing: {"min_ns", "median_ns", "number", "repeat", ...}.
+Result = dict[str, Any]
+
+# A release build of ours makes a trivial call in well under this.
+DEBUG_CALL_THRESHOLD_NS = 1000.0
+
+# Defaults for timeit: `repeat` samples, each sized to take about `sample_s`.
+DEFAULT_REPEAT = 25
+DEFAULT_SAMPLE_S = 0.02
+
+
+# --------------------------------------------------------------------------
+# Targets (printed next to each row; they apply to "ours")
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """``max_ns``: ours' min must be <= this. ``vs_ref``: ours' min <= ref's min."""
+
+    max_ns: float | None = None
+    vs_ref: bool = False
+
+    def describe(self) -> str:
+        if self.max_ns is not None:
+            return f"<= {fmt_time(self.max_ns)}"
+        if self.vs_ref:
+            return "<= ref"
+        return ""
+
+    def verdict(self, ours: Result | None, ref: Result | None) -> str:
+        if ours is None or "min_ns" not in ours:
+            return ""
+        if self.max_ns is not None:
+            return "ok" if ours["min_ns"] <= self.max_ns else "MISS"
+        if self.vs_ref:
+            if ref is None or "min_ns" not in ref:
+                return "?"
+            return "ok" if ours["min_ns"] <= ref["min_ns"] else "MISS"
+        return ""
+
+
+# --------------------------------------------------------------------------
+# Workload registry
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One table row: a timeit statement evaluated in ``env``.
+
+    ``stmt`` is either one string for both sides or a dict keyed by side.
+    ``check`` is a JSON-able value computed once before timing; the parent
+    warns if ours and ref disagree on it (catches broken workloads).
+    """
+
+    row: str
+    stmt: str | dict[str, str]
+    env: dict[str, Any]
+    unit: str = "ns"  # "ns" or "us" for display
+    target: Target | None = None
+    check: Any = None
+    gc: bool = False  # keep the GC on while timing (allocation-heavy cases)
+    repeat: int | None = None
+    sample_s: float | None = None
+
+    def stmt_for(self, side: str) -> str:
+        return self.stmt[side] if isinstance(self.stmt, dict) else self.stmt
+
+
+@dataclass
+class Ctx:
+    side: str
+    wt: Any  # the imported `wasmtime` package (ours or the reference)
+    np: Any  # numpy module or None
+
+    def instantiate(
+        self, wat: str, imports: Callable[[Any], list[Any]] | None = None
+    ) -> tuple[Any, Any, Any]:
+        """Compile ``wat`` and instantiate it in a fresh store.
+
+        Returns (store, instance, exports). ``imports(store)`` builds the list.
+        """
+        wt = self.wt
+        engine = wt.Engine()
+        store = wt.Store(engine)
+        module = wt.Module(engine, wat)
+        inst = wt.Instance(store, module, imports(store) if imports else [])
+        return store, inst, inst.exports(store)
+
+
+WorkloadFn = Callable[[Ctx], list[Case]]
+
+
+@dataclass
+class Workload:
+    name: str
+    func: WorkloadFn
+    requires: tuple[str, ...]
+    rows: tuple[str, ...]  # declared up front so the parent can print them
+    targets: dict[str, Target] = field(default_factory=dict)
+
+
+WORKLOADS: dict[str, Workload] = {}
+
+
+def workload(
+    name: str,
+    rows: tuple[str, ...],
+    requires: tuple[str, ...] = ("wasmtime",),
+    targets: dict[str, Target] | None = None,
+) -> Callable[[WorkloadFn], WorkloadFn]:
+    """Register a workload. ``requires`` are modules that must import on a side."""
+
+    def deco(func: WorkloadFn) -> WorkloadFn:
+        WORKLOADS[name] = Workload(name, func, requires, rows, dict(targets or {}))
+        return func
+
+    return deco
+
+
+# --------------------------------------------------------------------------
+# Workloads (identical WAT on both sides)
+# --------------------------------------------------------------------------
+
+CALL_WAT = """
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0
+    local.get 1
+    i32.add))
+"""
+
+HOST_WAT = """
+(module
+  (import "host" "inc" (func $inc (param i32) (result i32)))
+  (func (export "callh") (param i32) (result i32)
+    local.get 0
+    call $inc))
+"""
+
+MEM_PAGES = 16  # 16 * 64 KiB = 1 MiB
+MEM_WAT = f"""
+(module
+  (memory (export "mem") {MEM_PAGES}))
+"""
+READ_SIZE = 1 << 20
+
+SMALL_WAT = """
+(module
+  (memory (export "mem") 1)
+  (func (export "get") (param i32) (result i32)
+    local.get 0
+    i32.load))
+"""
+
+COMPUTE_N = 10_000_000
+# Loops $n times doing dependent i32 arithmetic (no memory traffic), so the
+# time is dominated by the loop body plus whatever per-iteration checks
+# (e.g. epoch interruption) the engine compiled into the loop back-edge.
+COMPUTE_WAT = """
+(module
+  (func (export "spin") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (local.set $acc (i32.const 1))
+    (block $done
+      (br_if $done (i32.le_s (local.get $n) (i32.const 0)))
+      (loop $top
+        (local.set $acc
+          (i32.xor
+            (i32.add (i32.mul (local.get $acc) (i32.const 1103515245))
+                     (local.get $i))
+            (i32.shr_u (local.get $acc) (i32.const 7))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $top (i32.lt_s (local.get $i) (local.get $n)))))
+    (local.get $acc)))
+"""
+
+
+def _random_bytes(n: int) -> bytes:
+    import random
+
+    return random.Random(0x5EED).randbytes(n)
+
+
+@workload(
+    "call",
+    rows=("call add(store, 1, 2)",),
+    targets={"call add(store, 1, 2)": Target(max_ns=150)},
+)
+def wl_call(ctx: Ctx) -> list[Case]:
+    store, _, exports = ctx.instantiate(CALL_WAT)
+    add = exports["add"]
+    return [
+        Case(
+            "call add(store, 1, 2)",
+            "add(store, 1, 2)",
+            {"add": add, "store": store},
+            check=add(store, 1, 2),
+        )
+    ]
+
+
+@workload(
+    "host",
+    rows=("host roundtrip callh(store, 1)",),
+    targets={"host roundtrip callh(store, 1)": Target(max_ns=350)},
+)
+def wl_host(ctx: Ctx) -> list[Case]:
+    wt = ctx.wt
+
+    def imports(store: Any) -> list[Any]:
+        ty = wt.FuncType([wt.ValType.i32()], [wt.ValType.i32()])
+        return [wt.Func(store, ty, lambda x: x + 1)]
+
+    store, _, exports = ctx.instantiate(HOST_WAT, imports)
+    callh = exports["callh"]
+    return [
+        Case(
+            "host roundtrip callh(store, 1)",
+            "callh(store, 1)",
+            {"callh": callh, "store": store},
+            check=callh(store, 1),
+        )
+    ]
+
+
+@workload(
+    "read",
+    rows=("memory read 1 MiB",),
+    targets={"memory read 1 MiB": Target(vs_ref=True)},
+)
+def wl_read(ctx: Ctx) -> list[Case]:
+    store, _, exports = ctx.instantiate(MEM_WAT)
+    mem = exports["mem"]
+    data = _random_bytes(READ_SIZE)
+    mem.write(store, data, 0)
+    got = mem.read(store, 0, READ_SIZE)
+    if bytes(got) != data:
+        raise AssertionError("mem.read did not return what mem.write stored")
+    import hashlib
+
+    return [
+        Case(
+            "memory read 1 MiB",
+            f"mem.read(store, 0, {READ_SIZE})",
+            {"mem": mem, "store": store},
+            unit="us",
+            check=[mem.data_len(store), hashlib.sha256(bytes(got)).hexdigest()[:16]],
+        )
+    ]
+
+
+VIEW_STMT = {
+    "ours": "memoryview(mem.buffer(store))",
+    "ref": "mem.get_buffer_ptr(store)",
+}
+NUMPY_VIEW_STMT = {
+    "ours": "np.frombuffer(mem.buffer(store), dtype=np.uint8)",
+    "ref": "np.frombuffer(mem.get_buffer_ptr(store), dtype=np.uint8)",
+}
+
+
+@workload(
+    "view",
+    rows=("zero-copy view", "zero-copy view (numpy)"),
+    targets={"zero-copy view": Target(max_ns=200)},
+)
+def wl_view(ctx: Ctx) -> list[Case]:
+    store, _, exports = ctx.instantiate(MEM_WAT)
+    mem = exports["mem"]
+    data = _random_bytes(READ_SIZE)
+    mem.write(store, data, 0)
+    env = {"mem": mem, "store": store, "np": ctx.np}
+
+    view = eval(VIEW_STMT[ctx.side], env)
+    mv = memoryview(view)
+    if bytes(mv[:64]) != data[:64] or len(mv.cast("B")) < READ_SIZE:
+        raise AssertionError("zero-copy view does not show the written bytes")
+    cases = [
+        Case(
+            "zero-copy view",
+            VIEW_STMT,
+            env,
+            check=[len(mv.cast("B")), bytes(mv[:8]).hex()],
+        )
+    ]
+    del mv, view
+
+    if ctx.np is not None:
+        arr = eval(NUMPY_VIEW_STMT[ctx.side], env)
+        if arr.nbytes < READ_SIZE or bytes(arr[:64]) != data[:64]:
+            raise AssertionError("numpy view does not show the written bytes")
+        cases.append(
+            Case(
+                "zero-copy view (numpy)",
+                NUMPY_VIEW_STMT,
+                env,
+                check=[int(arr.nbytes), int(arr[:4096].sum())],
+            )
+        )
+        del arr
+    return cases
+
+
+@workload("instantiate", rows=("instantiate small",))
+def wl_instantiate(ctx: Ctx) -> list[Case]:
+    Engine, Instance, Module, Store = ctx.wt.Engine, ctx.wt.Instance, ctx.wt.Module, ctx.wt.Store
+    engine = Engine()
+    module = Module(engine, SMALL_WAT)
+    store = Store(engine)
+    inst = Instance(store, module, [])
+    n = inst.exports(store)["get"](store, 0)
+    return [
+        Case(
+            "instantiate small",
+            "Instance(Store(engine), module, [])",
+            {"Instance": Instance, "Store": Store, "engine": engine, "module": module},
+            unit="us",
+            gc=True,
+            check=n,
+        )
+    ]
+
+
+@workload("compute", rows=(f"compute loop N={COMPUTE_N:_}",))
+def wl_compute(ctx: Ctx) -> list[Case]:
+    store, _, exports = ctx.instantiate(COMPUTE_WAT)
+    spin = exports["spin"]
+    return [
+        Case(
+            f"compute loop N={COMPUTE_N:_}",
+            f"spin(store, {COMPUTE_N})",
+            {"spin": spin, "store": store},
+            unit="us",
+            check=spin(store, COMPUTE_N),
+            repeat=7,
+            sample_s=0.05,
+        )
+    ]
+
+
+# --------------------------------------------------------------------------
+# Worker side
+# --------------------------------------------------------------------------
+
+
+def measure(stmt: str, env: dict[str, Any], repeat: int, sample_s: float, gc: bool) -> Result:
+    """timeit.repeat with `number` calibrated so one sample takes ~sample_s."""
+    timer = timeit.Timer(stmt, setup="import gc; gc.enable()" if gc else "pass", globals=env)
+    number = 1
+    while True:
+        elapsed = timer.timeit(number)  # also warms up
+        if elapsed >= sample_s / 4 or number >= 1 << 24:
+            break
+        number *= 10 if elapsed < sample_s / 100 else 2
+    number = max(1, round(number * sample_s / max(elapsed, 1e-9)))
+    samples = sorted(t / number * 1e9 for t in timer.repeat(repeat=repeat, number=number))
+    mid = len(samples) // 2
+    median = samples[mid] if len(samples) % 2 else (samples[mid - 1] + samples[mid]) / 2
+    return {
+        "min_ns": samples[0],
+        "median_ns": median,
+        "number": number,
+        "repeat": repeat,
+    }
+
+
+def native_info() -> dict[str, Any]:
+    """Where our native module lives, and whether that path looks like a debug build."""
+    import wasmtime._native as native  # only exists in ours
+
+    path = Path(native.__file__).resolve()
+    # cargo puts unoptimised builds in target/debug (or target/<triple>/debug).
+    in_debug_dir = "debug" in path.parts[:-1]
+    return {"native_file": str(path), "debug_path": in_debug_dir}
+
+
+def probe_call_ns() -> float:
+    """Min time of a trivial add(store, 1, 2) — a debug build takes microseconds."""
+    import wasmtime
+
+    ctx = Ctx("probe", wasmtime, None)
+    store, _, exports = ctx.instantiate(CALL_WAT)
+    res = measure(
+        "add(store, 1, 2)",
+        {"add": exports["add"], "store": store},
+        repeat=5,
+        sample_s=0.01,
+        gc=False,
+    )
+    return float(res["min_ns"])
+
+
+def package_version() -> str | None:
+    from importlib import metadata
+
+    for dist in ("wasmbridge", "wasmtime"):
+        try:
+            return f"{dist} {metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def run_worker(side: str, only: list[str] | None, out: Path, opts: argparse.Namespace) -> int:
+    result: dict[str, Any] = {
+        "side": side,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "results": {},
+        "errors": {},
+    }
+
+    def save() -> None:
+        out.write_text(json.dumps(result))
+
+    try:
+        import wasmtime
+    except Exception as e:  # noqa: BLE001
+        result["fatal"] = f"cannot import wasmtime: {type(e).__name__}: {e}"
+        save()
+        return 2
+    result["wasmtime_file"] = wasmtime.__file__
+    result["package"] = package_version()
+
+    in_ref_venv = Path(wasmtime.__file__).resolve().is_relative_to(REF_VENV.resolve())
+    if (side == "ref") != in_ref_venv:
+        result["fatal"] = f"side {side!r} imported the wrong wasmtime package: {wasmtime.__file__}"
+        save()
+        return 2
+
+    if side == "ours":
+        try:
+            result.update(native_info())
+        except Exception as e:  # noqa: BLE001
+            result["fatal"] = f"cannot import wasmtime._native: {type(e).__name__}: {e}"
+            save()
+            return 2
+        if result["debug_path"] and not opts.allow_debug:
+            result["fatal"] = (
+                "native module is under a debug target dir; "
+                "rebuild with --release (or pass --allow-debug)"
+            )
+            save()
+            return 3
+        try:
+            result["probe_call_ns"] = probe_call_ns()
+        except Exception as e:  # noqa: BLE001
+            result["errors"]["probe"] = f"{type(e).__name__}: {e}"
+
+    np: Any = None
+    try:
+        import numpy
+
+        np = numpy
+        result["numpy"] = numpy.__version__
+    except ImportError:
+        result["numpy"] = None
+
+    ctx = Ctx(side, wasmtime, np)
+    for name, wl in WORKLOADS.items():
+        if only and name not in only:
+            continue
+        missing = [m for m in wl.requires if not _importable(m)]
+        if missing:
+            for row in wl.rows:
+                result["errors"][row] = f"not installed: {', '.join(missing)}"
+            continue
+        try:
+            cases = wl.func(ctx)
+        except Exception as e:  # noqa: BLE001
+            for row in wl.rows:
+                result["errors"][row] = f"setup failed: {type(e).__name__}: {e}"
+            continue
+        for case in cases:
+            stmt = case.stmt_for(side)
+            try:
+                res = measure(
+                    stmt,
+                    case.env,
+                    repeat=case.repeat or opts.repeat,
+                    sample_s=case.sample_s or opts.sample_s,
+                    gc=case.gc,
+                )
+            except Exception as e:  # noqa: BLE001
+                result["errors"][case.row] = f"{type(e).__name__}: {e}"
+                continue
+            res.update(stmt=stmt, unit=case.unit, check=case.check)
+            result["results"][case.row] = res
+            print(
+                f"  [{side}] {case.row:<34} min {fmt_time(res['min_ns'], case.unit):>10}"
+                f"   median {fmt_time(res['median_ns'], case.unit):>10}",
+                file=sys.stderr,
+                flush=True,
+            )
+        del cases
+        save()
+    save()
+    return 0
+
+
+def _importable(mod: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(mod) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# Parent side
+# --------------------------------------------------------------------------
+
+
+def fmt_time(ns: float, unit: str | None = None) -> str:
+    if unit is None:
+        unit = "ns" if ns < 10_000 else "us"
+    if unit == "ns":
+        return f"{ns:,.0f} ns" if ns >= 100 else f"{ns:.1f} ns"
+    us = ns / 1000
+    if us >= 1000:
+        return f"{us:,.0f} us"
+    return f"{us:.1f} us" if us >= 10 else f"{us:.2f} us"
+
+
+def ref_python() -> Path:
+    return REF_VENV / "bin" / "python"
+
+
+def ensure_ref_venv(base_python: str) -> None:
+    """Create bench/.refvenv once; (re)install when REF_REQUIREMENTS changes."""
+    wanted = sorted(REF_REQUIREMENTS)
+    if ref_python().exists() and REF_STAMP.exists():
+        try:
+            if json.loads(REF_STAMP.read_text()) == wanted:
+                return
+        except ValueError:
+            pass
+    if not ref_python().exists():
+        print(f"creating reference venv {REF_VENV} ...", file=sys.stderr, flush=True)
+        subprocess.run([base_python, "-m", "venv", str(REF_VENV)], check=True)
+    print(
+        f"installing into reference venv: {' '.join(wanted)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    subprocess.run(
+        [
+            str(ref_python()),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            *wanted,
+        ],
+        check=True,
+    )
+    REF_STAMP.write_text(json.dumps(wanted))
+
+
+def _base_python() -> str:
+    """The interpreter to build the ref venv from: same Python as ours, outside any venv."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return base if Path(base).exists() else sys.executable
+
+
+def run_side(side: str, python: str, opts: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wasmbridge-bench-") as tmp:
+        out = Path(tmp) / f"{side}.json"
+        cmd = [
+            python,
+            str(Path(__file__).resolve()),
+            "--worker",
+            side,
+            "--result-file",
+            str(out),
+            "--repeat",
+            str(opts.repeat),
+            "--sample-ms",
+            str(opts.sample_s * 1000),
+        ]
+        if opts.only:
+            cmd += ["--only", *opts.only]
+        if opts.allow_debug:
+            cmd.append("--allow-debug")
+        env = dict(os.environ)
+        env["PYTHONNOUSERSITE"] = "1"
+        if side == "ref":
+            # Never let our package leak into the reference interpreter.
+            env.pop("PYTHONPATH", None)
+            env.pop("PYTHONHOME", None)
+            env.pop("VIRTUAL_ENV", None)
+        sys.stdout.flush()
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, check=False, env=env, cwd=str(BENCH_DIR), stdout=sys.stderr)
+        elapsed = time.perf_counter() - t0
+        try:
+            data: dict[str, Any] = json.loads(out.read_text())
+        except (OSError, ValueError):
+            data = {
+                "side": side,
+                "fatal": f"worker exited with {proc.returncode} and no results",
+                "results": {},
+                "errors": {},
+            }
+        data["returncode"] = proc.returncode
+        data["elapsed_s"] = round(elapsed, 2)
+        return data
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def print_table(rows: list[dict[str, Any]], have_ours: bool, have_ref: bool) -> None:
+    headers = ["workload"]
+    if have_ours:
+        headers.append("ours min / median")
+    if have_ref:
+        headers.append("reference min / median")
+    if have_ours and have_ref:
+        headers.append("speedup")
+    headers += ["target", "met"]
+    table = []
+    for r in rows:
+        o, f = r.get("ours"), r.get("ref")
+        unit = (o or f or {}).get("unit")
+
+        def cell(res: Result | None, err: str | None, unit: str | None = unit) -> str:
+            if res:
+                return f"{fmt_time(res['min_ns'], unit)} / {fmt_time(res['median_ns'], unit)}"
+            return f"n/a ({err})" if err else "-"
+
+        line = [r["row"]]
+        if have_ours:
+            line.append(cell(o, r.get("ours_err")))
+        if have_ref:
+            line.append(cell(f, r.get("ref_err")))
+        if have_ours and have_ref:
+            line.append(f"{f['min_ns'] / o['min_ns']:.2f}x" if o and f else "-")
+        target = r.get("target")
+        line += [
+            target.describe() if target else "",
+            target.verdict(o, f) if target else "",
+        ]
+        table.append(line)
+    widths = [
+        max(len(h), *(len(line[i]) for line in table)) if table else len(h)
+        for i, h in enumerate(headers)
+    ]
+    fmt = " | ".join(f"{{:<{w}}}" for w in widths)
+    print(fmt.format(*headers).rstrip())
+    print("-+-".join("-" * w for w in widths))
+    for line in table:
+        print(fmt.format(*line).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=list(WORKLOADS),
+        help=f"run only these workloads: {', '.join(WORKLOADS)}",
+    )
+    ap.add_argument("--no-ref", action="store_true", help="skip the reference package")
+    ap.add_argument("--no-ours", action="store_true", help="skip our package (reference only)")
+    ap.add_argument("--json", metavar="PATH", type=Path, help="also save results as JSON")
+    ap.add_argument("--list", action="store_true", help="list workloads and exit")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=DEFAULT_REPEAT,
+        help="timeit repeat (default %(default)s)",
+    )
+    ap.add_argument(
+        "--sample-ms",
+        type=float,
+        default=DEFAULT_SAMPLE_S * 1000,
+        help="target duration of one timeit sample (default %(default)s)",
+    )
+    ap.add_argument(
+        "--allow-debug",
+        action="store_true",
+        help="benchmark even if our native module looks like a debug build",
+    )
+    ap.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
+    ap.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
+    opts = ap.parse_args(argv)
+    opts.sample_s = opts.sample_ms / 1000
+
+    if opts.worker:
+        return run_worker(opts.worker, opts.only, opts.result_file, opts)
+
+    if opts.list:
+        for wl in WORKLOADS.values():
+            print(f"{wl.name:<12} {', '.join(wl.rows)}")
+        return 0
+
+    print(f"python   {sys.version.split()[0]} ({sys.executable})")
+    print(f"cpu      {cpu_model()} ({os.cpu_count()} logical CPUs)")
+    t_start = time.perf_counter()
+    sides: dict[str, dict[str, Any]] = {}
+    status = 0
+
+    if not opts.no_ours:
+        ours = run_side("ours", sys.executable, opts)
+        sides["ours"] = ours
+        if ours.get("native_file"):
+            print(f"native   {ours['native_file']}")
+        if ours.get("package"):
+            print(f"ours     {ours['package']} ({ours.get('wasmtime_file')})")
+        if ours.get("returncode") == 3:
+            print(f"\nERROR: refusing to benchmark: {ours['fatal']}", file=sys.stderr)
+            return 1
+        if "fatal" in ours:
+            print(
+                f"\nERROR (ours): {ours['fatal']}\n  (is wasmbridge installed in {sys.executable}? "
+                "`maturin develop --release`, or run with --no-ours)",
+                file=sys.stderr,
+            )
+            status = 1
+        probe = ours.get("probe_call_ns")
+        if probe is not None:
+            print(f"probe    add(store, 1, 2) min {fmt_time(probe)}")
+            if probe > DEBUG_CALL_THRESHOLD_NS:
+                bar = "!" * 78
+                print(
+                    f"\n{bar}\n!! WARNING: a trivial call takes {fmt_time(probe)} (> 1 us): this looks like a\n"
+                    f"!! DEBUG build of wasmtime._native (or a badly overloaded machine).\n"
+                    f"!! Rebuild with `maturin develop --release` before trusting these numbers.\n{bar}\n"
+                )
+
+    if not opts.no_ref:
+        try:
+            ensure_ref_venv(_base_python())
+        except (subprocess.CalledProcessError, OSError) as e:
+            print(
+                f"\nERROR: cannot set up the reference venv ({e}); use --no-ref to skip it",
+                file=sys.stderr,
+            )
+            return 1
+        ref = run_side("ref", str(ref_python()), opts)
+        sides["ref"] = ref
+        if ref.get("package"):
+            print(f"ref      {ref['package']} ({ref.get('wasmtime_file')})")
+        if "fatal" in ref:
+            print(f"\nERROR (ref): {ref['fatal']}", file=sys.stderr)
+            status = 1
+
+    for side, data in sides.items():
+        if "fatal" in data:
+            continue
+        print(
+            f"{side:<8} numpy {data.get('numpy') or 'not installed'}; "
+            f"python {data.get('python', '?')}; worker took {data.get('elapsed_s', '?')} s"
+        )
+
+    rows = []
+    for wl in WORKLOADS.values():
+        if opts.only and wl.name not in opts.only:
+            continue
+        for row in wl.rows:
+            entry: dict[str, Any] = {
+                "workload": wl.name,
+                "row": row,
+                "target": wl.targets.get(row),
+            }
+            for side, data in sides.items():
+                entry[side] = data.get("results", {}).get(row)
+                err = data.get("errors", {}).get(row) or ("fatal" in data and "worker failed")
+                if entry[side] is None and err:
+                    entry[f"{side}_err"] = err
+            rows.append(entry)
+
+    print()
+    print_table(rows, have_ours="ours" in sides, have_ref="ref" in sides)
+
+    mismatches = []
+    for r in rows:
+        o, f = r.get("ours"), r.get("ref")
+        if o and f and o.get("check") != f.get("check"):
+            mismatches.append(f"{r['row']}: ours={o.get('check')!r} ref={f.get('check')!r}")
+    if mismatches:
+        print("\nWARNING: ours and ref disagree on workload results:\n  " + "\n  ".join(mismatches))
+    errors = [
+        (side, row, msg) for side, d in sides.items() for row, msg in d.get("errors", {}).items()
+    ]
+    if errors:
+        print("\nerrors:")
+        for side, row, msg in errors:
+            print(f"  [{side}] {row}: {msg}")
+    print(f"\ntotal {time.perf_counter() - t_start:.1f} s")
+
+    if opts.json:
+        payload = {
+            "python": sys.version.split()[0],
+            "cpu": cpu_model(),
+            "sides": sides,
+            "rows": [
+                {k: (v.describe() if isinstance(v, Target) else v) for k, v in r.items()}
+                for r in rows
+            ],
+        }
+        opts.json.parent.mkdir(parents=True, exist_ok=True)
+        opts.json.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"saved {opts.json}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Command-line entry point: ``wasmbridge`` (installed script) or ``python -m wasmbridge``.
+
+Only ``--version`` exists so far; subcommands will be added to ``build_parser`` as they arrive.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from wasmbridge import WASMTIME_VERSION, __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wasmbridge",
+        description="Tools for wasmbridge, the Rust implementation of the wasmtime and extism "
+        "Python APIs.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"wasmbridge {__version__} (wasmtime {WASMTIME_VERSION})",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    parser.parse_args(argv)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

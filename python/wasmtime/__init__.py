@@ -1,0 +1,83 @@
+"""Python bindings for Wasmtime 48, in Rust.
+
+A drop-in implementation of the wasmtime-py API: validate, compile, instantiate and call
+WebAssembly. Calls cost a fraction of a microsecond, wasm runs with the GIL released, and misuse
+raises a Python exception instead of crashing the process.
+"""
+
+from typing import Union
+
+from ._native import (
+    WASMTIME_VERSION as _WASMTIME_VERSION,
+    Caller,
+    Config,
+    Engine,
+    ExportType,
+    Frame,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    ImportType,
+    Instance,
+    Limits,
+    Memory,
+    MemoryBuffer,
+    MemoryType,
+    Module,
+    Store,
+    StoreContext,
+    Table,
+    TableType,
+    Val,
+    ValType,
+    wat2wasm,
+)
+from ._error import ExitTrap, Trap, WasmtimeError
+from ._instance import InstanceExports
+from ._managed import Managed
+from ._trap_code import TrapCode
+from ._perms import DirPerms, FilePerms
+
+__version__ = "0.1.0"
+wasmtime_version = _WASMTIME_VERSION
+
+Storelike = Union[Store, Caller, StoreContext]
+
+for _cls in (Config, Engine, Store, FuncType, GlobalType, MemoryType, TableType, ValType, ImportType,
+             ExportType, Module, Frame, WasmtimeError, Trap):
+    Managed.register(_cls)
+del _cls
+
+__all__ = [
+    "wat2wasm",
+    "Config",
+    "Engine",
+    "Store",
+    "FuncType",
+    "GlobalType",
+    "MemoryType",
+    "TableType",
+    "ValType",
+    "Limits",
+    "ImportType",
+    "ExportType",
+    "Val",
+    "Func",
+    "Caller",
+    "Table",
+    "Memory",
+    "MemoryBuffer",
+    "Global",
+    "Trap",
+    "TrapCode",
+    "ExitTrap",
+    "Frame",
+    "Module",
+    "Instance",
+    "InstanceExports",
+    "FilePerms",
+    "DirPerms",
+    "WasmtimeError",
+    "StoreContext",
+]

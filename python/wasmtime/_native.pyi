@@ -1,0 +1,857 @@
+"""Type stubs for ``wasmtime._native``, the compiled core of wasmbridge.
+
+User code imports these classes from ``wasmtime``; this module is private. The stubs are written by
+hand and checked against the compiled module by ``python -m mypy.stubtest wasmtime`` in
+``make test``.
+
+Conventions used below:
+
+* Handles (``Func``, ``Memory``, ``Table``, ``Global``, ``Instance``) belong to one ``Store`` and
+  take a *storelike* as their first argument: a ``Store``, a ``Caller`` (inside a host function) or
+  a ``StoreContext``. Using a handle with a store that does not own it raises an exception.
+* Classes with ``close()`` own a native resource. ``close()`` is idempotent, the objects work as
+  context managers, and any use after ``close()`` raises ``ValueError``.
+* Failures inside Wasmtime raise ``wasmtime.WasmtimeError``; wasm traps raise ``wasmtime.Trap``;
+  a WASI exit raises ``wasmtime.ExitTrap``; an exception raised by a host function comes back out
+  of the call as the same exception object.
+"""
+
+import ctypes
+import os
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, ClassVar, NoReturn, Self, TypeAlias, final
+
+from wasmtime._instance import InstanceExports
+
+_Storelike: TypeAlias = Store | Caller | StoreContext
+_AsExtern: TypeAlias = Func | Table | Memory | Global
+_AsExternType: TypeAlias = FuncType | TableType | MemoryType | GlobalType
+_Path: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+def wat2wasm(wat: str | bytes) -> bytearray:
+    """Translate WebAssembly text (WAT) into the binary format.
+
+    Meant for tests and local development: compiling binary wasm directly is faster than parsing
+    text. Raises ``WasmtimeError`` with the parser's message when the text is malformed.
+
+    >>> wat2wasm('(module)')
+    bytearray(b'\\x00asm\\x01\\x00\\x00\\x00')
+    """
+
+# ---------------------------------------------------------------------------------------------
+# Configuration, engine, store
+# ---------------------------------------------------------------------------------------------
+
+@final
+class Config:
+    """Compilation and runtime settings, consumed by ``Engine(config)``.
+
+    Every option is a write-only property: assigning sets it, reading raises ``AttributeError``.
+    Boolean options reject non-``bool`` values with ``TypeError``. Passing the config to an
+    ``Engine`` consumes it; later use raises ``ValueError``.
+    """
+
+    def __init__(self) -> None: ...
+    def close(self) -> None:
+        """Release the config. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def cranelift_flag_enable(self, flag: str) -> None:
+        """Turn on a Cranelift setting by name (for example a CPU feature).
+
+        Unsafe by contract: Wasmtime cannot check that the flag is valid for the host, and a wrong
+        one can make generated code crash the process.
+        """
+    def cranelift_flag_set(self, key: str, value: str) -> None:
+        """Set a Cranelift setting ``key`` to ``value``. Unsafe by contract, like
+        ``cranelift_flag_enable``."""
+
+    # -- wasm proposals -----------------------------------------------------------------------
+    @property
+    def wasm_threads(self) -> NoReturn:
+        """Enable the threads proposal (shared memories, atomics). Write-only."""
+    @wasm_threads.setter
+    def wasm_threads(self, enable: bool) -> None: ...
+    @property
+    def wasm_tail_call(self) -> NoReturn:
+        """Enable the tail-call proposal. Write-only."""
+    @wasm_tail_call.setter
+    def wasm_tail_call(self, enable: bool) -> None: ...
+    @property
+    def wasm_reference_types(self) -> NoReturn:
+        """Enable the reference-types proposal (externref, funcref, multiple tables). Write-only."""
+    @wasm_reference_types.setter
+    def wasm_reference_types(self, enable: bool) -> None: ...
+    @property
+    def wasm_simd(self) -> NoReturn:
+        """Enable 128-bit SIMD. Write-only."""
+    @wasm_simd.setter
+    def wasm_simd(self, enable: bool) -> None: ...
+    @property
+    def wasm_relaxed_simd(self) -> NoReturn:
+        """Enable the relaxed-SIMD proposal. Write-only."""
+    @wasm_relaxed_simd.setter
+    def wasm_relaxed_simd(self, enable: bool) -> None: ...
+    @property
+    def wasm_relaxed_simd_deterministic(self) -> NoReturn:
+        """Make relaxed-SIMD instructions give the same result on every platform, at some speed
+        cost. Write-only."""
+    @wasm_relaxed_simd_deterministic.setter
+    def wasm_relaxed_simd_deterministic(self, enable: bool) -> None: ...
+    @property
+    def wasm_bulk_memory(self) -> NoReturn:
+        """Enable the bulk-memory proposal (memory.copy, memory.fill, ...). Write-only."""
+    @wasm_bulk_memory.setter
+    def wasm_bulk_memory(self, enable: bool) -> None: ...
+    @property
+    def wasm_multi_value(self) -> NoReturn:
+        """Allow functions and blocks with several results. Write-only."""
+    @wasm_multi_value.setter
+    def wasm_multi_value(self, enable: bool) -> None: ...
+    @property
+    def wasm_multi_memory(self) -> NoReturn:
+        """Allow modules with more than one linear memory. Write-only."""
+    @wasm_multi_memory.setter
+    def wasm_multi_memory(self, enable: bool) -> None: ...
+    @property
+    def wasm_memory64(self) -> NoReturn:
+        """Allow memories indexed by 64-bit addresses. Write-only."""
+    @wasm_memory64.setter
+    def wasm_memory64(self, enable: bool) -> None: ...
+    @property
+    def wasm_exceptions(self) -> NoReturn:
+        """Enable the exception-handling proposal. Write-only."""
+    @wasm_exceptions.setter
+    def wasm_exceptions(self, enable: bool) -> None: ...
+    @property
+    def wasm_function_references(self) -> NoReturn:
+        """Enable typed function references. Write-only."""
+    @wasm_function_references.setter
+    def wasm_function_references(self, enable: bool) -> None: ...
+    @property
+    def wasm_gc(self) -> NoReturn:
+        """Enable the garbage-collection proposal. Write-only."""
+    @wasm_gc.setter
+    def wasm_gc(self, enable: bool) -> None: ...
+    @property
+    def wasm_wide_arithmetic(self) -> NoReturn:
+        """Enable the wide-arithmetic proposal (128-bit add, sub and multiply). Write-only."""
+    @wasm_wide_arithmetic.setter
+    def wasm_wide_arithmetic(self, enable: bool) -> None: ...
+    @property
+    def wasm_custom_page_sizes(self) -> NoReturn:
+        """Allow memories whose page size is not 64 KiB. Write-only."""
+    @wasm_custom_page_sizes.setter
+    def wasm_custom_page_sizes(self, enable: bool) -> None: ...
+    @property
+    def wasm_stack_switching(self) -> NoReturn:
+        """Enable the stack-switching proposal. Write-only."""
+    @wasm_stack_switching.setter
+    def wasm_stack_switching(self, enable: bool) -> None: ...
+    @property
+    def wasm_component_model(self) -> NoReturn:
+        """Enable the component model. Write-only."""
+    @wasm_component_model.setter
+    def wasm_component_model(self, enable: bool) -> None: ...
+    @property
+    def wasm_component_model_map(self) -> NoReturn:
+        """Enable map types in the component model. Write-only."""
+    @wasm_component_model_map.setter
+    def wasm_component_model_map(self, enable: bool) -> None: ...
+
+    # -- compilation ----------------------------------------------------------------------------
+    @property
+    def debug_info(self) -> NoReturn:
+        """Emit DWARF debug information for generated code. Write-only."""
+    @debug_info.setter
+    def debug_info(self, enable: bool) -> None: ...
+    @property
+    def strategy(self) -> NoReturn:
+        """Compiler choice: ``"auto"`` or ``"cranelift"``; anything else raises
+        ``WasmtimeError``. Write-only."""
+    @strategy.setter
+    def strategy(self, strategy: str) -> None: ...
+    @property
+    def cranelift_debug_verifier(self) -> NoReturn:
+        """Run Cranelift's IR verifier while compiling (slow; for debugging). Write-only."""
+    @cranelift_debug_verifier.setter
+    def cranelift_debug_verifier(self, enable: bool) -> None: ...
+    @property
+    def cranelift_opt_level(self) -> NoReturn:
+        """Optimization level: ``"none"``, ``"speed"`` or ``"speed_and_size"``; anything else
+        raises ``WasmtimeError``. Write-only."""
+    @cranelift_opt_level.setter
+    def cranelift_opt_level(self, opt_level: str) -> None: ...
+    @property
+    def cranelift_nan_canonicalization(self) -> NoReturn:
+        """Replace every NaN result with one canonical bit pattern, for deterministic floats.
+        Write-only."""
+    @cranelift_nan_canonicalization.setter
+    def cranelift_nan_canonicalization(self, enable: bool) -> None: ...
+    @property
+    def profiler(self) -> NoReturn:
+        """Profiling support: ``"none"``, ``"jitdump"``, ``"vtune"`` or ``"perfmap"``; anything
+        else raises ``WasmtimeError``. Write-only."""
+    @profiler.setter
+    def profiler(self, profiler: str) -> None: ...
+    @property
+    def cache(self) -> NoReturn:
+        """Compiled-code cache: ``True`` for Wasmtime's default cache settings, or the path of a
+        TOML cache configuration file. ``False`` raises ``WasmtimeError``. Write-only."""
+    @cache.setter
+    def cache(self, enabled: bool | str) -> None: ...
+    @property
+    def parallel_compilation(self) -> NoReturn:
+        """Compile the functions of a module on several threads (on by default). Write-only."""
+    @parallel_compilation.setter
+    def parallel_compilation(self, enable: bool) -> None: ...
+    @property
+    def native_unwind_info(self) -> NoReturn:
+        """Emit native unwind tables for generated code (on by default). Write-only."""
+    @native_unwind_info.setter
+    def native_unwind_info(self, enable: bool) -> None: ...
+    @property
+    def target(self) -> NoReturn:
+        """Target triple to generate code for (default: the host). An unknown triple raises
+        ``WasmtimeError``; code for another target can be compiled and serialized but not run.
+        Write-only."""
+    @target.setter
+    def target(self, triple: str) -> None: ...
+
+    # -- execution ------------------------------------------------------------------------------
+    @property
+    def consume_fuel(self) -> NoReturn:
+        """Count fuel while wasm runs and trap when it runs out; stores start with none, see
+        ``Store.set_fuel``. Write-only."""
+    @consume_fuel.setter
+    def consume_fuel(self, enable: bool) -> None: ...
+    @property
+    def epoch_interruption(self) -> NoReturn:
+        """Let ``Engine.increment_epoch`` interrupt running wasm once a store's deadline
+        (``Store.set_epoch_deadline``) has passed. Write-only."""
+    @epoch_interruption.setter
+    def epoch_interruption(self, enable: bool) -> None: ...
+    @property
+    def max_wasm_stack(self) -> NoReturn:
+        """Maximum stack, in bytes, that wasm code may use (default 2 MiB).
+
+        Unsafe by contract: it must stay below the stack of every thread that runs wasm; a larger
+        value lets deep recursion overflow the real stack and crash the process. Write-only.
+        """
+    @max_wasm_stack.setter
+    def max_wasm_stack(self, size: int) -> None: ...
+    @property
+    def gc_support(self) -> NoReturn:
+        """Build in support for garbage-collected references (on by default). Write-only."""
+    @gc_support.setter
+    def gc_support(self, enable: bool) -> None: ...
+    @property
+    def shared_memory(self) -> NoReturn:
+        """Allow shared memories to be created. Write-only."""
+    @shared_memory.setter
+    def shared_memory(self, enable: bool) -> None: ...
+    @property
+    def signals_based_traps(self) -> NoReturn:
+        """Detect out-of-bounds accesses and similar faults with signal handlers (on by default).
+        Write-only."""
+    @signals_based_traps.setter
+    def signals_based_traps(self, enable: bool) -> None: ...
+    @property
+    def macos_use_mach_ports(self) -> NoReturn:
+        """On macOS, handle faults through Mach ports rather than Unix signals. Write-only."""
+    @macos_use_mach_ports.setter
+    def macos_use_mach_ports(self, enable: bool) -> None: ...
+
+    # -- linear memory --------------------------------------------------------------------------
+    @property
+    def memory_reservation(self) -> NoReturn:
+        """Bytes of virtual address space reserved up front for each linear memory. Write-only."""
+    @memory_reservation.setter
+    def memory_reservation(self, size: int) -> None: ...
+    @property
+    def memory_guard_size(self) -> NoReturn:
+        """Size, in bytes, of the unmapped guard region after each linear memory. Write-only."""
+    @memory_guard_size.setter
+    def memory_guard_size(self, size: int) -> None: ...
+    @property
+    def memory_reservation_for_growth(self) -> NoReturn:
+        """Extra bytes reserved when a memory is moved, so that it can grow in place afterwards.
+        Write-only."""
+    @memory_reservation_for_growth.setter
+    def memory_reservation_for_growth(self, size: int) -> None: ...
+    @property
+    def memory_may_move(self) -> NoReturn:
+        """Whether a memory may be moved to a new address when it grows past its reservation.
+        Write-only."""
+    @memory_may_move.setter
+    def memory_may_move(self, enable: bool) -> None: ...
+    @property
+    def memory_init_cow(self) -> NoReturn:
+        """Initialize memories from copy-on-write mappings of their data segments (on by
+        default). Write-only."""
+    @memory_init_cow.setter
+    def memory_init_cow(self, enable: bool) -> None: ...
+
+@final
+class Engine:
+    """A compilation environment: compiled modules and stores are tied to one engine.
+
+    Engines are thread-safe and meant to be shared; create one per configuration.
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        """Create an engine with ``config`` (which is consumed) or with the default settings.
+        An invalid configuration raises ``WasmtimeError``."""
+    def close(self) -> None:
+        """Drop this reference to the engine. Stores and modules created from it stay valid."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def increment_epoch(self) -> None:
+        """Advance the engine's epoch by one. Safe to call from any thread, and from a host
+        function, while wasm is running."""
+    def is_pulley(self) -> bool:
+        """Whether this engine runs code on the Pulley interpreter instead of native code."""
+
+@final
+class Store:
+    """Owner of all wasm objects (instances, functions, memories, ...) and their state.
+
+    Handles to those objects stay valid only as long as their store is open. Wasm runs with the
+    GIL released; a host function re-acquires it.
+    """
+
+    @property
+    def engine(self) -> Engine:
+        """The engine this store was created with."""
+    def __init__(self, engine: Engine | None = None, data: Any | None = None) -> None:
+        """Create a store on ``engine`` (a new default ``Engine`` when omitted), carrying an
+        arbitrary ``data`` object that ``data()`` returns."""
+    def close(self) -> None:
+        """Free the store and everything in it. Idempotent; handles into it stop working."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def data(self) -> Any | None:
+        """The object given as ``data`` when the store was created, or ``None``."""
+    def gc(self) -> None:
+        """Collect ``externref`` values no longer referenced from wasm, releasing the Python
+        objects they hold. This also happens automatically."""
+    def set_fuel(self, fuel: int) -> None:
+        """Set the fuel left for wasm in this store. Raises ``WasmtimeError`` unless the engine
+        was configured with ``Config.consume_fuel``."""
+    def get_fuel(self) -> int:
+        """Fuel left in this store. Raises ``WasmtimeError`` unless fuel is configured."""
+    def set_epoch_deadline(self, ticks_after_current: int) -> None:
+        """Trap wasm in this store once the engine's epoch has advanced ``ticks_after_current``
+        times from now (needs ``Config.epoch_interruption``)."""
+    def set_limits(
+        self,
+        memory_size: int = -1,
+        table_elements: int = -1,
+        instances: int = -1,
+        tables: int = -1,
+        memories: int = -1,
+    ) -> None:
+        """Limit the resources wasm may allocate in this store.
+
+        ``memory_size`` is in bytes per linear memory, ``table_elements`` in elements per table;
+        ``instances``, ``tables`` and ``memories`` count objects. A negative value means
+        unlimited. Each call replaces all previous limits, so omitted ones become unlimited.
+        Creating something over a limit raises ``WasmtimeError``; ``memory.grow`` over a limit
+        returns -1 inside wasm.
+        """
+
+@final
+class StoreContext:
+    """A view of a store handed to callbacks by the library; usable wherever a store is expected
+    until the callback returns. It cannot be created from Python."""
+
+@final
+class Caller:
+    """The first argument of a host function created with ``access_caller=True``.
+
+    It stands for the calling instance's store, so it can be passed wherever a store is expected,
+    and it looks up the caller's exports. It is valid only while the host function runs; after
+    that, ``get`` returns ``None`` and using it as a store raises ``ValueError``.
+    """
+
+    def get(self, name: str) -> _AsExtern | None:
+        """The caller instance's export ``name``, or ``None`` if there is none."""
+    def __getitem__(self, name: str) -> _AsExtern:
+        """The caller instance's export ``name``; raises ``KeyError`` if there is none."""
+
+# ---------------------------------------------------------------------------------------------
+# Modules and types
+# ---------------------------------------------------------------------------------------------
+
+@final
+class Module:
+    """A compiled WebAssembly module, ready to be instantiated in any store of its engine."""
+
+    def __init__(self, engine: Engine, wasm: str | bytes | bytearray) -> None:
+        """Compile ``wasm``: binary wasm, or WAT text given as ``str`` or as ``bytes`` that do not
+        start with a zero byte. Invalid input raises ``WasmtimeError``; the GIL is released while
+        compiling."""
+    def close(self) -> None:
+        """Drop this reference to the compiled code. Instances keep working."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @staticmethod
+    def from_file(engine: Engine, path: _Path) -> Module:
+        """Read the file at ``path`` (binary wasm or WAT text) and compile it."""
+    @staticmethod
+    def validate(engine: Engine, wasm: bytes | bytearray) -> None:
+        """Check that ``wasm`` is a valid binary module for ``engine``'s configuration, without
+        compiling it. Raises ``WasmtimeError`` if it is not."""
+    @staticmethod
+    def deserialize(engine: Engine, encoded: bytes | bytearray) -> Module:
+        """Load a module from the output of ``serialize()``.
+
+        Unsafe by contract: the bytes are trusted to be machine code produced by this Wasmtime
+        version with a compatible configuration. Untrusted input can run arbitrary code.
+        """
+    @staticmethod
+    def deserialize_file(engine: Engine, path: str) -> Module:
+        """Like ``deserialize``, reading the bytes from ``path``. Unsafe by contract in the same
+        way."""
+    def serialize(self) -> bytearray:
+        """The compiled module as bytes, to cache and load again with ``deserialize``."""
+    @property
+    def imports(self) -> list[ImportType]:
+        """The module's imports, in declaration order."""
+    @property
+    def exports(self) -> list[ExportType]:
+        """The module's exports, in declaration order."""
+
+@final
+class ImportType:
+    """One import of a module: where it comes from and what type it must have."""
+
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def module(self) -> str:
+        """The module name the import is taken from."""
+    @property
+    def name(self) -> str | None:
+        """The name of the item inside that module."""
+    @property
+    def type(self) -> _AsExternType:
+        """The type the imported item must have."""
+
+@final
+class ExportType:
+    """One export of a module: its name and type."""
+
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def name(self) -> str:
+        """The export's name."""
+    @property
+    def type(self) -> _AsExternType:
+        """The exported item's type."""
+
+@final
+class ValType:
+    """The type of a wasm value: ``i32``, ``i64``, ``f32``, ``f64``, ``externref`` or ``funcref``.
+
+    Instances come from the class methods; ``ValType()`` raises ``WasmtimeError``. Two ValTypes
+    are equal when they denote the same type. ``str()`` gives the wasm name (``externref`` prints
+    as ``anyref``, as in wasmtime-py).
+    """
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @classmethod
+    def i32(cls) -> ValType:
+        """The 32-bit integer type."""
+    @classmethod
+    def i64(cls) -> ValType:
+        """The 64-bit integer type."""
+    @classmethod
+    def f32(cls) -> ValType:
+        """The 32-bit float type."""
+    @classmethod
+    def f64(cls) -> ValType:
+        """The 64-bit float type."""
+    @classmethod
+    def externref(cls) -> ValType:
+        """A nullable reference to a host (Python) object."""
+    @classmethod
+    def funcref(cls) -> ValType:
+        """A nullable reference to a function."""
+    def __eq__(self, other: object) -> bool: ...
+    def __ne__(self, other: object) -> bool: ...
+
+@final
+class FuncType:
+    """A function signature: parameter and result types."""
+
+    def __init__(self, params: Sequence[ValType], results: Sequence[ValType]) -> None:
+        """Build a signature; a non-``ValType`` element raises ``TypeError``."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def params(self) -> list[ValType]:
+        """The parameter types, in order."""
+    @property
+    def results(self) -> list[ValType]:
+        """The result types, in order."""
+
+@final
+class GlobalType:
+    """The type of a global: its value type and whether it can be changed."""
+
+    def __init__(self, valtype: ValType, mutable: bool) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def content(self) -> ValType:
+        """The type of the value the global holds."""
+    @property
+    def mutable(self) -> bool:
+        """Whether ``Global.set_value`` is allowed."""
+
+@final
+class Limits:
+    """Size bounds of a table (in elements) or a memory (in pages). ``max`` is ``None`` when
+    unbounded."""
+
+    min: int
+    max: int | None
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __init__(self, min: int, max: int | None) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class TableType:
+    """The type of a table: its reference element type and its size limits."""
+
+    def __init__(self, valtype: ValType, limits: Limits) -> None:
+        """``valtype`` must be a reference type (``funcref`` or ``externref``); otherwise
+        ``WasmtimeError`` is raised."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def element(self) -> ValType:
+        """The type of the table's elements."""
+    @property
+    def limits(self) -> Limits:
+        """Minimum and maximum number of elements."""
+
+@final
+class MemoryType:
+    """The type of a linear memory: size limits in pages, index width, sharing, page size."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        is_64: bool = False,
+        shared: bool = False,
+        page_size_log2: int = 16,
+    ) -> None:
+        """Build a memory type. Limits beyond the index space raise ``WasmtimeError``, as does a
+        shared memory without a maximum."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def limits(self) -> Limits:
+        """Minimum and maximum size, in pages."""
+    @property
+    def is_64(self) -> bool:
+        """Whether the memory is indexed by 64-bit addresses."""
+    @property
+    def is_shared(self) -> bool:
+        """Whether the memory can be shared between threads."""
+    @property
+    def page_size(self) -> int:
+        """Page size in bytes (65536 unless a custom page size was chosen)."""
+    @property
+    def page_size_log2(self) -> int:
+        """Base-2 logarithm of the page size."""
+
+# ---------------------------------------------------------------------------------------------
+# Values and wasm objects
+# ---------------------------------------------------------------------------------------------
+
+@final
+class Val:
+    """A wasm value tagged with its type.
+
+    Calls accept plain Python values; use ``Val`` to pick a type explicitly (for example an
+    ``i64`` where an ``int`` would be ambiguous). Integers wrap to the signed width of the type;
+    ``f32`` values are rounded to single precision. A ``Val`` compares equal to another ``Val`` of
+    the same type and value, and to its plain value.
+    """
+
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    @classmethod
+    def i32(cls, val: int) -> Val:
+        """A 32-bit integer; a non-``int`` raises ``TypeError``."""
+    @classmethod
+    def i64(cls, val: int) -> Val:
+        """A 64-bit integer; a non-``int`` raises ``TypeError``."""
+    @classmethod
+    def f32(cls, val: float) -> Val:
+        """A 32-bit float; a non-``float`` (an ``int`` included) raises ``TypeError``."""
+    @classmethod
+    def f64(cls, val: float) -> Val:
+        """A 64-bit float; a non-``float`` (an ``int`` included) raises ``TypeError``."""
+    @classmethod
+    def externref(cls, extern: Any | None) -> Val:
+        """A reference to any Python object; ``None`` is the null reference."""
+    @classmethod
+    def funcref(cls, f: Func | None) -> Val:
+        """A reference to a function; ``None`` is the null reference."""
+    @classmethod
+    def ref_null(cls, ty: ValType) -> Val:
+        """The null reference of reference type ``ty``; other types raise ``WasmtimeError``."""
+    @property
+    def value(self) -> Any:
+        """The plain Python value (``int``, ``float``, the referenced object, or ``None``)."""
+    @property
+    def type(self) -> ValType:
+        """The wasm type of this value."""
+    def as_i32(self) -> int | None:
+        """The value if this is an ``i32``, else ``None``."""
+    def as_i64(self) -> int | None:
+        """The value if this is an ``i64``, else ``None``."""
+    def as_f32(self) -> float | None:
+        """The value if this is an ``f32``, else ``None``."""
+    def as_f64(self) -> float | None:
+        """The value if this is an ``f64``, else ``None``."""
+    def as_externref(self) -> Any | None:
+        """The referenced object if this is an ``externref``, else ``None``."""
+    def as_funcref(self) -> Func | None:
+        """The function if this is a non-null ``funcref``, else ``None``."""
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class Func:
+    """A wasm function, exported by an instance or defined by Python.
+
+    Call it as ``func(store, *args)``: arguments are plain Python values converted to the
+    parameter types; the result is ``None``, a single value, or a list for several results.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        ty: FuncType,
+        func: Callable[..., Any],
+        access_caller: bool = False,
+    ) -> None:
+        """Define a host function of type ``ty`` in ``store`` that calls ``func``.
+
+        ``func`` receives the arguments as Python values, preceded by a ``Caller`` when
+        ``access_caller`` is true. It returns ``None`` for no result, a value for one, and a
+        sequence for several. An exception it raises aborts the wasm call and is raised again,
+        as the same object, from the outermost call into wasm.
+        """
+    def type(self, store: _Storelike) -> FuncType:
+        """The function's signature."""
+    def __call__(self, store: _Storelike, *params: Any) -> Any:
+        """Call the function. The GIL is released while wasm runs. A wrong argument count
+        raises ``WasmtimeError``, a value of the wrong type ``TypeError``, a trap ``Trap``."""
+
+@final
+class MemoryBuffer:
+    """A zero-copy view of a linear memory, returned by ``Memory.buffer``.
+
+    It supports the buffer protocol (``memoryview(buf)``, ``numpy.frombuffer(buf, numpy.uint8)``,
+    ``bytes(buf)``) and keeps its store alive. Its length is the memory's size when the buffer
+    was created.
+    """
+
+    def __len__(self) -> int:
+        """Size of the viewed memory, in bytes."""
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+
+@final
+class Memory:
+    """A linear memory: a resizable array of bytes shared by wasm and the host."""
+
+    def __init__(self, store: _Storelike, ty: MemoryType) -> None:
+        """Create a memory of type ``ty`` in ``store``; failure (for instance a store limit)
+        raises ``WasmtimeError``."""
+    def type(self, store: _Storelike) -> MemoryType:
+        """The memory's type, with its current minimum size."""
+    def grow(self, store: _Storelike, delta: int) -> int:
+        """Grow by ``delta`` pages and return the previous size in pages. A negative delta or a
+        growth over the maximum or the store's limits raises ``WasmtimeError``."""
+    def size(self, store: _Storelike) -> int:
+        """Current size in pages."""
+    def data_len(self, store: _Storelike) -> int:
+        """Current size in bytes."""
+    def page_size(self, store: _Storelike) -> int:
+        """Page size in bytes."""
+    def page_size_log2(self, store: _Storelike) -> int:
+        """Base-2 logarithm of the page size."""
+    def read(self, store: _Storelike, start: int | None = 0, stop: int | None = None) -> bytearray:
+        """Copy the bytes ``[start:stop]``, with the same index rules as slicing a list:
+        negative indices count from the end, out-of-range indices are clamped."""
+    def write(self, store: _Storelike, value: bytes | bytearray, start: int | None = None) -> int:
+        """Copy ``value`` into memory at ``start`` (default 0; negative counts from the end) and
+        return the number of bytes written. Writing past the end raises ``IndexError``."""
+    def buffer(self, store: _Storelike) -> MemoryBuffer:
+        """A zero-copy, writable view of the whole memory (see ``MemoryBuffer``).
+
+        Growing the memory does not resize an existing buffer; take a new one after ``grow``.
+        """
+    def data_ptr(self, store: _Storelike) -> ctypes._Pointer[ctypes.c_ubyte]:
+        """The address of the memory's first byte, as a ctypes pointer.
+
+        Unsafe by contract: accesses through the pointer are not bounds-checked, and it dangles
+        once the memory moves or the store is closed. Prefer ``read``, ``write`` or ``buffer``.
+        """
+    def get_buffer_ptr(
+        self, store: _Storelike, size: int | None = None, offset: int = 0
+    ) -> ctypes.Array[ctypes.c_ubyte]:
+        """A ctypes array of ``size`` bytes (default: the whole memory) starting at ``offset``.
+
+        Unsafe by contract, like ``data_ptr``: neither ``size`` nor ``offset`` is checked against
+        the memory's length, and the array does not keep the memory alive. Prefer ``buffer``.
+        """
+
+@final
+class Global:
+    """A wasm global variable."""
+
+    def __init__(self, store: _Storelike, ty: GlobalType, val: Any) -> None:
+        """Create a global of type ``ty`` holding ``val`` (converted to ``ty.content``)."""
+    def type(self, store: _Storelike) -> GlobalType:
+        """The global's type."""
+    def value(self, store: _Storelike) -> Any:
+        """The current value, as a Python value."""
+    def set_value(self, store: _Storelike, val: Any) -> None:
+        """Replace the value; an immutable global raises ``WasmtimeError``, a value of the wrong
+        type ``TypeError``."""
+
+@final
+class Table:
+    """A wasm table of references (functions or host objects)."""
+
+    def __init__(self, store: _Storelike, ty: TableType, init: Any) -> None:
+        """Create a table of type ``ty`` with every slot set to ``init``."""
+    def type(self, store: _Storelike) -> TableType:
+        """The table's type, with its current minimum size."""
+    def size(self, store: _Storelike) -> int:
+        """Current number of elements."""
+    def grow(self, store: _Storelike, amt: int, init: Any) -> int:
+        """Add ``amt`` slots set to ``init`` and return the previous size. Growing past the
+        maximum raises ``WasmtimeError``."""
+    def get(self, store: _Storelike, idx: int) -> Any | None:
+        """The element at ``idx``: a ``Func`` for a function reference, the Python object for an
+        ``externref``. Returns ``None`` when ``idx`` is out of bounds."""
+    def set(self, store: _Storelike, idx: int, val: Any) -> None:
+        """Store ``val`` at ``idx``; an index out of bounds raises ``WasmtimeError``."""
+
+# ---------------------------------------------------------------------------------------------
+# Instances and traps
+# ---------------------------------------------------------------------------------------------
+
+@final
+class Instance:
+    """An instantiated module: its functions, memories, tables and globals live in a store."""
+
+    def __init__(self, store: _Storelike, module: Module, imports: Sequence[_AsExtern]) -> None:
+        """Instantiate ``module`` in ``store``, giving the imports in the module's import order.
+
+        A missing or mistyped import raises ``WasmtimeError``; a trap in the start function raises
+        ``Trap``.
+        """
+    def exports(self, store: _Storelike) -> InstanceExports:
+        """The instance's exports as a read-only mapping from name to item, in export order;
+        ``.by_index`` gives positional access. The same object is returned on every call."""
+
+@final
+class Frame:
+    """One wasm frame of a trap's backtrace (see ``Trap.frames``)."""
+
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def func_index(self) -> int:
+        """Index of the function in its module."""
+    @property
+    def func_name(self) -> str | None:
+        """The function's name from the name section, if any."""
+    @property
+    def module_name(self) -> str | None:
+        """The module's name from the name section, if any."""
+    @property
+    def module_offset(self) -> int:
+        """Byte offset of the program counter in the module binary."""
+    @property
+    def func_offset(self) -> int:
+        """Byte offset of the program counter from the start of the function's body."""

@@ -1,0 +1,247 @@
+//! `Config`: write-only compilation and runtime settings, consumed by `Engine(config)`.
+//!
+//! Besides the `wasmtime::Config` we record what the rest of the binding must know about the
+//! engine it makes: whether the *user* asked for epoch interruption (we always compile epoch
+//! checks in, so that Ctrl-C and cancellation can stop running wasm; see `engine.rs`) and the
+//! wasm stack limit (checked against the thread's stack before entering wasm; see `store.rs`).
+
+use std::sync::Mutex;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyString};
+
+use crate::errors::{self, wasmtime_error};
+
+/// What `Engine(config)` takes out of a `Config`.
+#[derive(Clone)]
+pub struct ConfigState {
+    pub config: wasmtime::Config,
+    pub user_epochs: bool,
+    pub max_wasm_stack: usize,
+}
+
+impl Default for ConfigState {
+    fn default() -> Self {
+        ConfigState { config: wasmtime::Config::new(), user_epochs: false, max_wasm_stack: 512 * 1024 }
+    }
+}
+
+#[pyclass(frozen, module = "wasmtime", name = "Config")]
+pub struct PyConfig {
+    state: Mutex<Option<ConfigState>>,
+}
+
+impl PyConfig {
+    fn with<R>(&self, f: impl FnOnce(&mut ConfigState) -> PyResult<R>) -> PyResult<R> {
+        let mut guard = self.state.lock().map_err(|_| errors::closed())?;
+        match guard.as_mut() {
+            Some(state) => f(state),
+            None => Err(errors::closed()),
+        }
+    }
+
+    /// Consumes the config (`Engine(config)`); a second use raises `ValueError`.
+    pub fn take(&self) -> PyResult<ConfigState> {
+        let mut guard = self.state.lock().map_err(|_| errors::closed())?;
+        guard.take().ok_or_else(errors::closed)
+    }
+}
+
+fn expect_bool(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    v.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| PyTypeError::new_err("expected a bool"))
+}
+
+fn expect_str(v: &Bound<'_, PyAny>) -> PyResult<String> {
+    v.cast::<PyString>().map(|s| s.to_string()).map_err(|_| PyTypeError::new_err("expected a string"))
+}
+
+fn expect_int<T: for<'a> FromPyObject<'a, 'a>>(v: &Bound<'_, PyAny>) -> PyResult<T> {
+    if v.is_instance_of::<pyo3::types::PyInt>() {
+        v.extract::<T>().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("integer out of range"))
+    } else {
+        Err(PyTypeError::new_err("expected an int"))
+    }
+}
+
+/// Generates the `#[pymethods]` block: one write-only bool property per listed wasmtime setter,
+/// plus the hand-written methods given in `extra`.
+macro_rules! config_methods {
+    ($($prop:ident => $method:ident),* $(,)?; $($extra:tt)*) => {
+        #[pymethods]
+        impl PyConfig {
+            $(
+                #[setter($prop)]
+                fn $prop(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+                    let enable = expect_bool(value)?;
+                    self.with(|s| { s.config.$method(enable); Ok(()) })
+                }
+            )*
+            $($extra)*
+        }
+    };
+}
+
+config_methods! {
+    debug_info => debug_info,
+    wasm_threads => wasm_threads,
+    wasm_tail_call => wasm_tail_call,
+    wasm_reference_types => wasm_reference_types,
+    wasm_simd => wasm_simd,
+    wasm_bulk_memory => wasm_bulk_memory,
+    wasm_multi_value => wasm_multi_value,
+    wasm_multi_memory => wasm_multi_memory,
+    wasm_memory64 => wasm_memory64,
+    wasm_relaxed_simd => wasm_relaxed_simd,
+    wasm_relaxed_simd_deterministic => relaxed_simd_deterministic,
+    wasm_exceptions => wasm_exceptions,
+    wasm_function_references => wasm_function_references,
+    wasm_gc => wasm_gc,
+    wasm_wide_arithmetic => wasm_wide_arithmetic,
+    wasm_custom_page_sizes => wasm_custom_page_sizes,
+    wasm_stack_switching => wasm_stack_switching,
+    wasm_component_model => wasm_component_model,
+    wasm_component_model_map => wasm_component_model_map,
+    cranelift_debug_verifier => cranelift_debug_verifier,
+    cranelift_nan_canonicalization => cranelift_nan_canonicalization,
+    consume_fuel => consume_fuel,
+    parallel_compilation => parallel_compilation,
+    shared_memory => shared_memory,
+    gc_support => gc_support,
+    memory_may_move => memory_may_move,
+    native_unwind_info => native_unwind_info,
+    macos_use_mach_ports => macos_use_mach_ports,
+    signals_based_traps => signals_based_traps,
+    memory_init_cow => memory_init_cow;
+
+    #[new]
+    fn new() -> Self {
+        PyConfig { state: Mutex::new(Some(ConfigState::default())) }
+    }
+
+    /// Any value; its truthiness decides (as in wasmtime-py).
+    #[setter]
+    fn set_epoch_interruption(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let enable = value.is_truthy()?;
+        self.with(|s| {
+            s.user_epochs = enable;
+            Ok(())
+        })
+    }
+
+    #[setter]
+    fn set_max_wasm_stack(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let size: usize = expect_int(value)?;
+        self.with(|s| {
+            s.config.max_wasm_stack(size);
+            s.max_wasm_stack = size;
+            Ok(())
+        })
+    }
+
+    #[setter]
+    fn set_memory_reservation(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes: u64 = expect_int(value)?;
+        self.with(|s| { s.config.memory_reservation(bytes); Ok(()) })
+    }
+
+    #[setter]
+    fn set_memory_guard_size(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes: u64 = expect_int(value)?;
+        self.with(|s| { s.config.memory_guard_size(bytes); Ok(()) })
+    }
+
+    #[setter]
+    fn set_memory_reservation_for_growth(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes: u64 = expect_int(value)?;
+        self.with(|s| { s.config.memory_reservation_for_growth(bytes); Ok(()) })
+    }
+
+    #[setter]
+    fn set_strategy(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = expect_str(value)?;
+        let strategy = match name.as_str() {
+            "auto" => wasmtime::Strategy::Auto,
+            "cranelift" => wasmtime::Strategy::Cranelift,
+            _ => return Err(wasmtime_error(format!("unknown strategy: {name}"))),
+        };
+        self.with(|s| { s.config.strategy(strategy); Ok(()) })
+    }
+
+    #[setter]
+    fn set_cranelift_opt_level(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = expect_str(value)?;
+        let level = match name.as_str() {
+            "none" => wasmtime::OptLevel::None,
+            "speed" => wasmtime::OptLevel::Speed,
+            "speed_and_size" => wasmtime::OptLevel::SpeedAndSize,
+            _ => return Err(wasmtime_error(format!("unknown opt level: {name}"))),
+        };
+        self.with(|s| { s.config.cranelift_opt_level(level); Ok(()) })
+    }
+
+    #[setter]
+    fn set_profiler(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let name = expect_str(value)?;
+        let strategy = match name.as_str() {
+            "none" => wasmtime::ProfilingStrategy::None,
+            "jitdump" => wasmtime::ProfilingStrategy::JitDump,
+            "vtune" => wasmtime::ProfilingStrategy::VTune,
+            "perfmap" => wasmtime::ProfilingStrategy::PerfMap,
+            _ => return Err(wasmtime_error(format!("unknown profiler: {name}"))),
+        };
+        self.with(|s| { s.config.profiler(strategy); Ok(()) })
+    }
+
+    /// `True` for the default cache settings, or the path of a cache TOML file.
+    #[setter]
+    fn set_cache(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let path = if let Ok(b) = value.cast::<PyBool>() {
+            if !b.is_true() {
+                return Err(wasmtime_error("caching cannot be explicitly disabled"));
+            }
+            None
+        } else if let Ok(s) = value.cast::<PyString>() {
+            Some(std::path::PathBuf::from(s.to_str()?))
+        } else {
+            return Err(PyTypeError::new_err("expected string or bool"));
+        };
+        let cache = wasmtime::Cache::from_file(path.as_deref()).map_err(errors::from_wasmtime)?;
+        self.with(|s| { s.config.cache(Some(cache)); Ok(()) })
+    }
+
+    #[setter]
+    fn set_target(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let triple = expect_str(value)?;
+        self.with(|s| s.config.target(&triple).map(|_| ()).map_err(errors::from_wasmtime))
+    }
+
+    /// Unsafe by contract: Cranelift flags are not validated and can produce broken code.
+    fn cranelift_flag_enable(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
+        let flag = expect_str(flag)?;
+        // SAFETY: documented as unsafe by contract in the stubs and README: the user vouches
+        // for the flag, exactly as with wasmtime-py.
+        self.with(|s| { unsafe { s.config.cranelift_flag_enable(&flag) }; Ok(()) })
+    }
+
+    /// Unsafe by contract, like `cranelift_flag_enable`.
+    fn cranelift_flag_set(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (key, value) = (expect_str(key)?, expect_str(value)?);
+        // SAFETY: as in `cranelift_flag_enable`.
+        self.with(|s| { unsafe { s.config.cranelift_flag_set(&key, &value) }; Ok(()) })
+    }
+
+    fn close(&self) {
+        let old = self.state.lock().ok().and_then(|mut g| g.take());
+        drop(old);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
+}

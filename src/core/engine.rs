@@ -1,0 +1,132 @@
+//! `Engine`, and the epoch ticker that lets running wasm be interrupted.
+//!
+//! Every engine is compiled with epoch checks, whatever the user's `Config` says, and a single
+//! background thread ("the ticker") bumps the epoch of every live engine every [`TICK`]. Each
+//! store installs a deadline callback (`store.rs`) that runs at most once per tick while wasm
+//! runs: it checks for Ctrl-C and for cancellation, and enforces the *user's* epoch deadline.
+//!
+//! The user's own epochs are kept apart from ours: `Engine.increment_epoch()` bumps
+//! `user_epoch` (and the real epoch, so the check happens right away), and `Store.set_epoch_deadline`
+//! is counted in user epochs. With `Config.epoch_interruption` left off, user deadlines are
+//! ignored, as in wasmtime. The cost is one compare per loop header and function entry, measured
+//! by the `loop` row of the bench.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once, Weak};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+
+use crate::core::config::{ConfigState, PyConfig};
+use crate::core::Closable;
+use crate::errors::{self, type_error};
+
+/// How often the ticker bumps every engine's epoch: the latency of Ctrl-C and timeouts.
+pub const TICK: Duration = Duration::from_millis(5);
+
+/// An engine plus what the binding keeps about it; shared by every store made from it.
+pub struct EngineState {
+    pub engine: wasmtime::Engine,
+    /// Whether the user enabled epoch interruption (their deadlines count only then).
+    pub user_epochs: bool,
+    /// The user's epoch counter, advanced only by `Engine.increment_epoch()`.
+    pub user_epoch: AtomicU64,
+    pub max_wasm_stack: usize,
+}
+
+impl EngineState {
+    pub fn new(state: ConfigState) -> PyResult<Arc<Self>> {
+        let ConfigState { mut config, user_epochs, max_wasm_stack } = state;
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config).map_err(errors::from_wasmtime)?;
+        let state = Arc::new(EngineState { engine, user_epochs, user_epoch: AtomicU64::new(0), max_wasm_stack });
+        ticker_register(&state);
+        Ok(state)
+    }
+
+    pub fn increment_user_epoch(&self) {
+        self.user_epoch.fetch_add(1, Ordering::SeqCst);
+        self.engine.increment_epoch();
+    }
+}
+
+static TICKED: Mutex<Vec<Weak<EngineState>>> = Mutex::new(Vec::new());
+static TICKER: Once = Once::new();
+
+fn ticker_register(state: &Arc<EngineState>) {
+    if let Ok(mut engines) = TICKED.lock() {
+        engines.retain(|w| w.strong_count() > 0);
+        engines.push(Arc::downgrade(state));
+    }
+    TICKER.call_once(|| {
+        // If the thread cannot be spawned, wasm still runs; only interruption is lost.
+        let _ = std::thread::Builder::new().name("wasmbridge-ticker".into()).spawn(|| loop {
+            std::thread::sleep(TICK);
+            let live: Vec<Arc<EngineState>> = match TICKED.lock() {
+                Ok(engines) => engines.iter().filter_map(Weak::upgrade).collect(),
+                Err(_) => return,
+            };
+            for e in &live {
+                e.engine.increment_epoch();
+            }
+        });
+    });
+}
+
+#[pyclass(frozen, module = "wasmtime", name = "Engine")]
+pub struct PyEngine {
+    state: Closable<Arc<EngineState>>,
+}
+
+impl PyEngine {
+    pub fn state(&self) -> PyResult<Arc<EngineState>> {
+        self.state.get()
+    }
+
+    pub fn from_state(state: Arc<EngineState>) -> Self {
+        PyEngine { state: Closable::new(state) }
+    }
+
+    /// The engine behind an `Engine` argument, or `TypeError('expected an Engine')`.
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Arc<EngineState>> {
+        obj.cast::<PyEngine>().map_err(|_| type_error("expected an Engine"))?.get().state()
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    #[pyo3(signature = (config=None))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let state = match config {
+            None => ConfigState::default(),
+            Some(c) => c.cast::<PyConfig>().map_err(|_| type_error("expected Config"))?.get().take()?,
+        };
+        let state = py.detach(|| EngineState::new(state))?;
+        Ok(PyEngine::from_state(state))
+    }
+
+    /// Advances the epoch counted by `Store.set_epoch_deadline`. Callable from any thread,
+    /// including while wasm runs in a store of this engine.
+    fn increment_epoch(&self) -> PyResult<()> {
+        self.state()?.increment_user_epoch();
+        Ok(())
+    }
+
+    fn is_pulley(&self) -> PyResult<bool> {
+        Ok(self.state()?.engine.is_pulley())
+    }
+
+    fn close(&self) {
+        self.state.close();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
+}

@@ -1,0 +1,156 @@
+//! Host functions: Python callables that wasm calls.
+//!
+//! The closure wasmtime owns holds a [`HostFn`]: the signature and where to find the callable,
+//! never the callable itself, so that the Python GC sees every reference (the store reports its
+//! callables from `__traverse__`). A call re-attaches to Python, pushes the `Caller` on the
+//! store's callback stack (so Python code may use the store re-entrantly, see `store.rs`), calls,
+//! and converts the result. A Python exception travels back through wasm as a [`HostError`]
+//! and is re-raised, as the same object, by whoever entered wasm. Panics become traps.
+
+use std::mem::MaybeUninit;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use wasmtime::{Caller, ValRaw};
+
+use crate::core::caller::PyCaller;
+use crate::core::store::{CallerScope, Shared, StoreData};
+use crate::core::val::{self, Arg, Kind, Out};
+use crate::errors::{HostError, wasmtime_error};
+
+/// Where a host function's callable lives.
+pub enum Source {
+    /// `Objects::host_fns[index]` of the store the function belongs to.
+    Store(usize),
+}
+
+pub struct HostFn {
+    pub source: Source,
+    pub ty: wasmtime::FuncType,
+    pub params: Box<[Kind]>,
+    pub results: Box<[Kind]>,
+    pub access_caller: bool,
+}
+
+impl HostFn {
+    pub fn new(source: Source, ty: wasmtime::FuncType, access_caller: bool) -> Self {
+        let params = ty.params().map(|t| Kind::of(&t)).collect();
+        let results = ty.results().map(|t| Kind::of(&t)).collect();
+        HostFn { source, ty, params, results, access_caller }
+    }
+
+    fn is_raw(&self) -> bool {
+        self.params.iter().chain(self.results.iter()).all(|k| k.is_numeric())
+    }
+
+    fn callable(&self, py: Python<'_>, shared: &Shared) -> PyResult<Py<PyAny>> {
+        match self.source {
+            Source::Store(index) => shared
+                .host_fn(py, index)
+                .ok_or_else(|| wasmtime_error("host function was cleared by the garbage collector")),
+        }
+    }
+
+    /// Creates the wasmtime function in `cx`'s store.
+    pub fn into_func(self, cx: impl wasmtime::AsContextMut<Data = StoreData>) -> wasmtime::Func {
+        let ty = self.ty.clone();
+        let host = Arc::new(self);
+        if host.is_raw() {
+            // SAFETY: `call_raw` reads exactly `params.len()` values of the kinds of `ty` and
+            // writes `results.len()` values of the result kinds, as `new_unchecked` requires.
+            unsafe { wasmtime::Func::new_unchecked(cx, ty, move |caller, raw| guard(|| call_raw(caller, &host, raw))) }
+        } else {
+            wasmtime::Func::new(cx, ty, move |caller, params, results| guard(|| call_vals(caller, &host, params, results)))
+        }
+    }
+}
+
+fn guard(f: impl FnOnce() -> wasmtime::Result<()>) -> wasmtime::Result<()> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(wasmtime::Error::msg("host function panicked")))
+}
+
+/// Calls the callable with `args` (prefixed by a `Caller` if asked) while the callback is
+/// registered on the store, and checks the number of results.
+fn invoke<'py>(
+    py: Python<'py>,
+    host: &HostFn,
+    shared: &Arc<Shared>,
+    caller: &mut Caller<'_, StoreData>,
+    mut args: Vec<Py<PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let callable = host.callable(py, shared)?;
+    // SAFETY: `caller` outlives the scope and is not used by us until the scope is dropped.
+    let scope = unsafe { CallerScope::enter(py, shared, caller) };
+    let pycaller = if host.access_caller {
+        let c = Bound::new(py, PyCaller::new(shared.clone(), scope.depth()))?;
+        args.insert(0, c.clone().into_any().unbind());
+        Some(c)
+    } else {
+        None
+    };
+    let result = callable.bind(py).call1(PyTuple::new(py, args)?);
+    if let Some(c) = pycaller {
+        c.get().invalidate();
+    }
+    drop(scope);
+    let result = result?;
+    match host.results.len() {
+        0 if result.is_none() => Ok(Vec::new()),
+        0 => Err(wasmtime_error("callback produced results when it shouldn't")),
+        1 => Ok(vec![result]),
+        n => {
+            if result.len()? != n {
+                return Err(wasmtime_error("callback produced wrong number of results"));
+            }
+            (0..n).map(|i| result.get_item(i)).collect()
+        }
+    }
+}
+
+fn call_raw(mut caller: Caller<'_, StoreData>, host: &HostFn, raw: &mut [MaybeUninit<ValRaw>]) -> wasmtime::Result<()> {
+    Python::attach(|py| {
+        let shared = caller.data().shared.clone();
+        let mut run = || -> PyResult<()> {
+            let args = host
+                .params
+                .iter()
+                .zip(raw.iter())
+                // SAFETY: wasmtime initialised the first `params.len()` slots with the params.
+                .map(|(k, v)| val::from_raw(py, unsafe { v.assume_init_ref() }, *k))
+                .collect::<PyResult<Vec<_>>>()?;
+            let results = invoke(py, host, &shared, &mut caller, args)?;
+            for (i, (obj, kind)) in results.iter().zip(host.results.iter()).enumerate() {
+                raw[i] = MaybeUninit::new(val::to_raw(obj, *kind)?);
+            }
+            Ok(())
+        };
+        run().map_err(|e| HostError(e).into())
+    })
+}
+
+fn call_vals(
+    mut caller: Caller<'_, StoreData>,
+    host: &HostFn,
+    params: &[wasmtime::Val],
+    results: &mut [wasmtime::Val],
+) -> wasmtime::Result<()> {
+    let outs = params.iter().map(|p| Out::from_val(&mut caller, p)).collect::<wasmtime::Result<Vec<_>>>()?;
+    Python::attach(|py| {
+        let shared = caller.data().shared.clone();
+        let run = || -> PyResult<Vec<Arg>> {
+            let args = outs.into_iter().map(|o| o.into_py(py, shared.id)).collect::<PyResult<Vec<_>>>()?;
+            let objs = invoke(py, host, &shared, &mut caller, args)?;
+            objs.iter()
+                .zip(host.ty.results())
+                .map(|(obj, ty)| Arg::from_py(py, obj, &ty, shared.id))
+                .collect()
+        };
+        let args = run().map_err(HostError)?;
+        for (slot, arg) in results.iter_mut().zip(args) {
+            *slot = arg.into_val(&mut caller)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,153 @@
+//! `Module`: compiled wasm, shareable across stores of one engine; and `wat2wasm`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
+
+use crate::core::engine::PyEngine;
+use crate::core::types::{PyExportType, PyImportType};
+use crate::core::Closable;
+use crate::errors::{self, type_error, wasmtime_error};
+
+#[pyclass(frozen, module = "wasmtime", name = "Module")]
+pub struct PyModule {
+    module: Closable<wasmtime::Module>,
+}
+
+/// The wasm bytes of a `Module`/`Component` source: text (a `str`, or bytes whose first byte
+/// is not 0, as wasmtime-py decides) is parsed as WAT; other bytes are taken as binary.
+pub fn source_bytes(wasm: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = wasm.cast::<PyString>() {
+        let s = s.to_str()?;
+        if !s.is_empty() && !s.starts_with('\0') {
+            return parse_wat(s.as_bytes());
+        }
+        return Ok(s.as_bytes().to_vec());
+    }
+    let bytes = binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?;
+    if bytes.first().is_some_and(|b| *b != 0) { parse_wat(&bytes) } else { Ok(bytes) }
+}
+
+/// `bytes` or `bytearray` contents.
+fn binary(obj: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        Some(b.as_bytes().to_vec())
+    } else {
+        obj.cast::<PyByteArray>().ok().map(|b| b.to_vec())
+    }
+}
+
+fn parse_wat(text: &[u8]) -> PyResult<Vec<u8>> {
+    wat::parse_bytes(text).map(|b| b.into_owned()).map_err(|e| wasmtime_error(e.to_string()))
+}
+
+/// Converts the WebAssembly text format to the binary format (a `bytearray`).
+#[pyfunction]
+pub fn wat2wasm<'py>(py: Python<'py>, wat: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyByteArray>> {
+    let text: Vec<u8> = if let Ok(s) = wat.cast::<PyString>() {
+        s.to_str()?.as_bytes().to_vec()
+    } else {
+        binary(wat).ok_or_else(|| type_error("expected a str or bytes"))?
+    };
+    Ok(PyByteArray::new(py, &parse_wat(&text)?))
+}
+
+impl PyModule {
+    pub fn module(&self) -> PyResult<wasmtime::Module> {
+        self.module.get()
+    }
+
+    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let engine = PyEngine::extract(engine)?;
+        let bytes = source_bytes(wasm)?;
+        let module = py
+            .detach(|| wasmtime::Module::from_binary(&engine.engine, &bytes))
+            .map_err(errors::from_wasmtime)?;
+        Ok(PyModule { module: Closable::new(module) })
+    }
+}
+
+#[pymethods]
+impl PyModule {
+    #[new]
+    fn new(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::compile(py, engine, wasm)
+    }
+
+    /// Compiles the file at `path` (binary or text).
+    #[staticmethod]
+    fn from_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path: std::path::PathBuf = py.import("os")?.getattr("fsdecode")?.call1((path,))?.extract()?;
+        let bytes = std::fs::read(&path).map_err(|e| wasmtime_error(format!("failed to read {}: {e}", path.display())))?;
+        Self::compile(py, engine, PyBytes::new(py, &bytes).as_any())
+    }
+
+    /// Validates binary wasm; raises `WasmtimeError` if invalid.
+    #[staticmethod]
+    fn validate(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?;
+        let engine = PyEngine::extract(engine)?;
+        py.detach(|| wasmtime::Module::validate(&engine.engine, &bytes)).map_err(errors::from_wasmtime)
+    }
+
+    /// Unsafe by contract: the bytes must come from `serialize` of a compatible engine; untrusted
+    /// bytes can run arbitrary native code.
+    #[staticmethod]
+    fn deserialize(py: Python<'_>, engine: &Bound<'_, PyAny>, encoded: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let bytes = binary(encoded).ok_or_else(|| type_error("expected bytes"))?;
+        let engine = PyEngine::extract(engine)?;
+        // SAFETY: unsafe by contract (documented): the caller vouches that the bytes are a
+        // trusted artifact of `Module.serialize`. wasmtime still checks version and flags.
+        let module = py
+            .detach(|| unsafe { wasmtime::Module::deserialize(&engine.engine, &bytes) })
+            .map_err(errors::from_wasmtime)?;
+        Ok(PyModule { module: Closable::new(module) })
+    }
+
+    /// Unsafe by contract, like `deserialize`.
+    #[staticmethod]
+    fn deserialize_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path: String = path.extract().map_err(|_| type_error("expected a str path"))?;
+        let engine = PyEngine::extract(engine)?;
+        // SAFETY: as in `deserialize`.
+        let module = py
+            .detach(|| unsafe { wasmtime::Module::deserialize_file(&engine.engine, &path) })
+            .map_err(errors::from_wasmtime)?;
+        Ok(PyModule { module: Closable::new(module) })
+    }
+
+    /// The imports, in module order.
+    #[getter]
+    fn imports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let module = self.module()?;
+        let items = module.imports().map(|i| PyImportType::new(i.module(), i.name(), i.ty())).collect::<Vec<_>>();
+        PyList::new(py, items)
+    }
+
+    /// The exports, in module order.
+    #[getter]
+    fn exports<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let module = self.module()?;
+        let items = module.exports().map(|e| PyExportType::new(e.name(), e.ty())).collect::<Vec<_>>();
+        PyList::new(py, items)
+    }
+
+    /// The compiled artifact, for `Module.deserialize` (a `bytearray`).
+    fn serialize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyByteArray>> {
+        let module = self.module()?;
+        let bytes = py.detach(|| module.serialize()).map_err(errors::from_wasmtime)?;
+        Ok(PyByteArray::new(py, &bytes))
+    }
+
+    fn close(&self) {
+        self.module.close();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
+}

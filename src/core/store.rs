@@ -1,0 +1,519 @@
+//! `Store`: owns every wasm object; everything else in Python is a handle onto it.
+//!
+//! # Rules
+//! * **Stores own, objects are handles.** `Func`, `Memory`, `Global`, `Table` and `Instance`
+//!   are a wasmtime handle plus the id of the store that made them ([`Shared::id`]). They do not
+//!   keep the store alive. Every operation takes a storelike (`Store`, `Caller`, `StoreContext`);
+//!   [`resolve`] turns it into the store and [`PyStore::check`] rejects a handle of another store
+//!   with a `WasmtimeError` (wasmtime itself would panic).
+//! * **No borrow is held across Python code.** The `wasmtime::Store` sits in an `UnsafeCell`; the
+//!   GIL serializes access. While wasm runs, the GIL is released and the store is marked busy
+//!   with the running thread's token. Host functions re-attach and push their `wasmtime::Caller`
+//!   on [`Shared::callers`]; any use of the store made from Python during that callback (through
+//!   the `Caller` *or* the outer `Store` object) goes through the innermost caller, the one
+//!   mutable borrow wasmtime has lent out. Another thread finds the store busy and gets a
+//!   `WasmtimeError`; nothing ever blocks, so nothing can deadlock.
+//! * **Python objects live where the GC sees them.** Host callables and `Store.data` sit in
+//!   [`Objects`], reported by `__traverse__` and dropped by `__clear__`; the closures that
+//!   wasmtime owns hold only indices into it. Later issues add here, in [`StoreData`]: the WASI p1
+//!   context, the wasi-http context and resource table, the Extism plugin state; in [`Objects`]:
+//!   externref payloads.
+//! * **Interruption.** Each store has an epoch deadline callback (see `engine.rs`): it enforces
+//!   the user's epoch deadline, runs Python signal handlers on the main thread (so Ctrl-C raises
+//!   `KeyboardInterrupt` out of running wasm) and honours [`Shared::interrupt`], which
+//!   cancellation (asyncio, Extism timeouts) sets.
+//! * **Stack.** Before the outermost entry into wasm the remaining native stack is checked; if it
+//!   cannot hold `max_wasm_stack` plus room for host frames, the call runs on a fresh stack
+//!   segment (`stacker`), so deep recursion traps instead of overflowing a small thread stack.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use pyo3::exceptions::PyAttributeError;
+use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
+use wasmtime::{AsContextMut, StoreContextMut};
+
+use crate::core::caller::PyCaller;
+use crate::core::engine::{EngineState, PyEngine};
+use crate::core::{GilCell, thread_token};
+use crate::errors::{self, HostError, wasmtime_error};
+
+/// What the store keeps inside wasmtime (`wasmtime::Store<StoreData>`).
+pub struct StoreData {
+    pub shared: Arc<Shared>,
+    pub limits: wasmtime::StoreLimits,
+    /// The user's epoch deadline, in user epochs (see `engine.rs`).
+    pub user_deadline: u64,
+}
+
+/// The state both the `Store` object and the wasmtime closures reach.
+pub struct Shared {
+    /// Unique per store; handles record it.
+    pub id: u64,
+    pub engine: Arc<EngineState>,
+    /// Token of the thread running wasm in this store with the GIL released; 0 when idle.
+    busy: AtomicU64,
+    /// Set to stop the running wasm at the next epoch check (cancellation).
+    pub interrupt: AtomicBool,
+    /// The `Caller`s of the host functions now running, innermost last.
+    callers: GilCell<Vec<CallerPtr>>,
+    objects: GilCell<Objects>,
+}
+
+/// The Python objects a store holds.
+#[derive(Default)]
+pub struct Objects {
+    pub data: Option<Py<PyAny>>,
+    /// Host callables of `Func(store, ty, callable)`, by index; `None` once cleared by the GC.
+    pub host_fns: Vec<Option<Py<PyAny>>>,
+}
+
+#[derive(Clone, Copy)]
+struct CallerPtr(*mut wasmtime::Caller<'static, StoreData>);
+
+// SAFETY: the pointer is only dereferenced on the thread that pushed it (the store's busy
+// token is checked first) while the callback that owns the `Caller` is still running.
+unsafe impl Send for CallerPtr {}
+
+impl Shared {
+    /// Runs `f` with the store's Python objects. `f` must not run Python code.
+    pub fn objects<R>(&self, py: Python<'_>, f: impl FnOnce(&mut Objects) -> R) -> R {
+        // SAFETY: GIL held; `f` cannot re-enter (contract above), so the borrow is unique.
+        f(unsafe { self.objects.get(py) })
+    }
+
+    /// The callable of a store-owned host function.
+    pub fn host_fn(&self, py: Python<'_>, index: usize) -> Option<Py<PyAny>> {
+        self.objects(py, |o| o.host_fns.get(index).and_then(|f| f.as_ref().map(|f| f.clone_ref(py))))
+    }
+
+    pub fn depth(&self, py: Python<'_>) -> usize {
+        // SAFETY: GIL held, no Python code runs while borrowed.
+        unsafe { self.callers.get(py) }.len()
+    }
+}
+
+/// Marks a host callback as running: pushes its `Caller` and pops it on drop.
+pub struct CallerScope<'a> {
+    shared: &'a Shared,
+    depth: usize,
+}
+
+impl<'a> CallerScope<'a> {
+    /// # Safety
+    /// `caller` must stay valid (not moved, not dropped) until the scope is dropped.
+    pub unsafe fn enter(py: Python<'_>, shared: &'a Shared, caller: &mut wasmtime::Caller<'_, StoreData>) -> Self {
+        let ptr = caller as *mut wasmtime::Caller<'_, StoreData> as *mut wasmtime::Caller<'static, StoreData>;
+        // SAFETY: GIL held; the vector is not borrowed elsewhere.
+        let callers = unsafe { shared.callers.get(py) };
+        callers.push(CallerPtr(ptr));
+        CallerScope { shared, depth: callers.len() }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+}
+
+impl Drop for CallerScope<'_> {
+    fn drop(&mut self) {
+        // The GIL is held: scopes live inside `Python::attach` in the host trampoline.
+        // SAFETY: we are attached (see above), so `assume_attached` is sound.
+        let py = unsafe { Python::assume_attached() };
+        // SAFETY: GIL held; no other borrow of the vector is live.
+        let callers = unsafe { self.shared.callers.get(py) };
+        callers.truncate(self.depth - 1);
+    }
+}
+
+#[pyclass(frozen, module = "wasmtime", name = "Store")]
+pub struct PyStore {
+    pub shared: Arc<Shared>,
+    store: UnsafeCell<Option<wasmtime::Store<StoreData>>>,
+    /// A closed store whose memory is still exported through a `MemoryBuffer`: kept until this
+    /// object dies (buffers keep it alive), so a view never reads freed memory.
+    retired: UnsafeCell<Option<wasmtime::Store<StoreData>>>,
+    /// Buffer-protocol views now exported from this store's memories.
+    exports: std::sync::atomic::AtomicUsize,
+    /// The `Engine` object passed in (the public `store.engine`).
+    #[pyo3(get)]
+    engine: Py<PyEngine>,
+}
+
+// SAFETY: the wasmtime store is reached only through `context`/`run`, which require the GIL and
+// check the busy token, so no two threads ever touch it at once.
+unsafe impl Sync for PyStore {}
+// SAFETY: as above; `StoreData` itself is `Send`.
+unsafe impl Send for PyStore {}
+
+/// Where wasm runs from: the store itself (outermost) or the innermost host `Caller`.
+#[derive(Clone, Copy)]
+enum Ctx {
+    Store(*mut wasmtime::Store<StoreData>),
+    Caller(*mut wasmtime::Caller<'static, StoreData>),
+}
+
+// SAFETY: moved into `detach` only to be used by the same thread on the other side.
+unsafe impl Send for Ctx {}
+
+impl Ctx {
+    /// # Safety
+    /// The pointee is live and not otherwise borrowed for `'a`.
+    unsafe fn context<'a>(self) -> StoreContextMut<'a, StoreData> {
+        // SAFETY: see the method contract.
+        unsafe {
+            match self {
+                Ctx::Store(s) => (*s).as_context_mut(),
+                Ctx::Caller(c) => (*c).as_context_mut(),
+            }
+        }
+    }
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl PyStore {
+    pub fn new_store(py: Python<'_>, engine: Py<PyEngine>, data: Option<Py<PyAny>>) -> PyResult<Self> {
+        let state = engine.get().state()?;
+        let shared = Arc::new(Shared {
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            engine: state.clone(),
+            busy: AtomicU64::new(0),
+            interrupt: AtomicBool::new(false),
+            callers: GilCell::new(Vec::new()),
+            objects: GilCell::new(Objects { data, host_fns: Vec::new() }),
+        });
+        let data = StoreData {
+            shared: shared.clone(),
+            limits: wasmtime::StoreLimits::default(),
+            user_deadline: 0,
+        };
+        let mut store = wasmtime::Store::new(&state.engine, data);
+        store.limiter(|d| &mut d.limits);
+        store.epoch_deadline_callback(on_epoch_deadline);
+        // With user epochs on and no deadline set, wasmtime traps at the first check: look now.
+        store.set_epoch_deadline(if state.user_epochs { 0 } else { 1 });
+        let _ = py;
+        Ok(PyStore {
+            shared,
+            store: UnsafeCell::new(Some(store)),
+            retired: UnsafeCell::new(None),
+            exports: Default::default(),
+            engine,
+        })
+    }
+
+    /// Counts a buffer-protocol view of one of this store's memories.
+    pub fn export_buffer(&self) -> PyResult<()> {
+        // SAFETY: GIL held (buffer slots run attached); only reads whether the store is open.
+        if unsafe { (*self.store.get()).is_none() } {
+            return Err(errors::closed());
+        }
+        self.exports.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub fn release_buffer(&self) {
+        self.exports.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The store context for work that runs no wasm. `f` must not run Python code.
+    pub fn with<R>(&self, py: Python<'_>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> PyResult<R> {
+        let ctx = self.current(py)?;
+        // SAFETY: as in `StoreRef::with`.
+        Ok(f(unsafe { ctx.context() }))
+    }
+
+    fn current(&self, py: Python<'_>) -> PyResult<Ctx> {
+        match self.shared.busy.load(Ordering::Relaxed) {
+            // SAFETY: GIL held and the store is idle: nobody else holds a reference to it.
+            0 => match unsafe { (*self.store.get()).as_mut() } {
+                Some(s) => Ok(Ctx::Store(s)),
+                None => Err(errors::closed()),
+            },
+            _ => self.shared.innermost(py),
+        }
+    }
+}
+
+impl Shared {
+    /// The innermost running host callback's `Caller`, if this thread is the one running wasm.
+    fn innermost(&self, py: Python<'_>) -> PyResult<Ctx> {
+        let busy = self.busy.load(Ordering::Relaxed);
+        if busy != 0 && busy != thread_token() {
+            return Err(wasmtime_error("store is in use by another thread (it is running wasm)"));
+        }
+        // SAFETY: GIL held, no other borrow of the vector.
+        match unsafe { self.callers.get(py) }.last() {
+            Some(c) if busy != 0 => Ok(Ctx::Caller(c.0)),
+            _ => Err(wasmtime_error("store is in use: wasm is running in it on this thread")),
+        }
+    }
+
+    /// The `wasmtime::Caller` of the callback at `depth`, if it is the innermost one.
+    pub fn caller_at(&self, py: Python<'_>, depth: usize) -> Option<*mut wasmtime::Caller<'static, StoreData>> {
+        // SAFETY: GIL held, no other borrow of the vector.
+        let callers = unsafe { self.callers.get(py) };
+        (callers.len() == depth && self.busy.load(Ordering::Relaxed) == thread_token())
+            .then(|| callers[depth - 1].0)
+    }
+}
+
+/// A resolved storelike: the `Store` object, or the store of a running callback
+/// (`Caller`, `StoreContext`), reached through its innermost `wasmtime::Caller`.
+pub enum StoreRef<'py> {
+    Store(Bound<'py, PyStore>),
+    Callback(Arc<Shared>),
+}
+
+impl StoreRef<'_> {
+    pub fn shared(&self) -> &Arc<Shared> {
+        match self {
+            StoreRef::Store(s) => &s.get().shared,
+            StoreRef::Callback(shared) => shared,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.shared().id
+    }
+
+    /// Rejects a handle made by another store.
+    pub fn check(&self, handle_store: u64) -> PyResult<()> {
+        if handle_store == self.id() {
+            Ok(())
+        } else {
+            Err(wasmtime_error("object used with the wrong store"))
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<EngineState> {
+        &self.shared().engine
+    }
+
+    fn ctx(&self, py: Python<'_>) -> PyResult<Ctx> {
+        match self {
+            StoreRef::Store(s) => s.get().current(py),
+            StoreRef::Callback(shared) => shared.innermost(py),
+        }
+    }
+
+    /// The store context for work that runs no wasm. `f` must not run Python code.
+    pub fn with<R>(&self, py: Python<'_>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> PyResult<R> {
+        let ctx = self.ctx(py)?;
+        // SAFETY: `ctx` checked that this thread may use the store now; the context does not
+        // outlive `f`, which runs no Python code, so no other reference is made meanwhile.
+        Ok(f(unsafe { ctx.context() }))
+    }
+
+    /// Runs wasm: releases the GIL, marks the store busy for the outermost entry, and makes
+    /// sure the thread's stack can hold the wasm stack limit.
+    pub fn run<R: Send>(&self, py: Python<'_>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R + Send) -> PyResult<R> {
+        let ctx = self.ctx(py)?;
+        let shared = self.shared();
+        let outermost = matches!(ctx, Ctx::Store(_));
+        struct Idle<'a>(&'a AtomicU64, bool);
+        impl Drop for Idle<'_> {
+            fn drop(&mut self) {
+                if self.1 {
+                    self.0.store(0, Ordering::Relaxed);
+                }
+            }
+        }
+        if outermost {
+            shared.busy.store(thread_token(), Ordering::Relaxed);
+        }
+        let _idle = Idle(&shared.busy, outermost);
+        let stack = shared.engine.max_wasm_stack;
+        Ok(py.detach(move || {
+            // SAFETY: the store is marked busy for this thread (or we run inside a host callback
+            // of this thread), so this is the only live reference until `f` returns.
+            let run = move || f(unsafe { ctx.context() });
+            if outermost { with_stack(stack, run) } else { run() }
+        }))
+    }
+}
+
+/// Runs `f` on a stack with room for `wasm_stack` bytes of wasm plus host frames.
+fn with_stack<R>(wasm_stack: usize, f: impl FnOnce() -> R) -> R {
+    const HOST_ROOM: usize = 256 * 1024;
+    const MAX_GROWN: usize = 64 << 20;
+    if wasm_stack > MAX_GROWN {
+        // An oversized `max_wasm_stack` is unsafe by contract (documented).
+        return f();
+    }
+    stacker::maybe_grow(wasm_stack + HOST_ROOM, wasm_stack + 4 * HOST_ROOM, f)
+}
+
+fn on_epoch_deadline(mut cx: StoreContextMut<'_, StoreData>) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+    let data = cx.data_mut();
+    let engine = &data.shared.engine;
+    if engine.user_epochs && engine.user_epoch.load(Ordering::SeqCst) >= data.user_deadline {
+        return Ok(wasmtime::UpdateDeadline::Interrupt);
+    }
+    if data.shared.interrupt.swap(false, Ordering::SeqCst) {
+        return Ok(wasmtime::UpdateDeadline::Interrupt);
+    }
+    if crate::is_main_thread() {
+        // Run Python's signal handlers: Ctrl-C raises KeyboardInterrupt out of the wasm call.
+        if let Err(e) = Python::attach(|py| py.check_signals()) {
+            return Err(HostError(e).into());
+        }
+    }
+    Ok(wasmtime::UpdateDeadline::Continue(1))
+}
+
+/// The store a storelike names: a `Store`, or a `Caller`/`StoreContext` still valid.
+pub fn resolve<'py>(obj: &Bound<'py, PyAny>) -> PyResult<StoreRef<'py>> {
+    if let Ok(store) = obj.cast::<PyStore>() {
+        return Ok(StoreRef::Store(store.clone()));
+    }
+    if let Ok(caller) = obj.cast::<PyCaller>() {
+        return caller.get().shared().map(StoreRef::Callback);
+    }
+    if let Ok(cx) = obj.cast::<crate::core::caller::PyStoreContext>() {
+        return cx.get().shared().map(StoreRef::Callback);
+    }
+    Err(PyAttributeError::new_err(format!(
+        "expected a Store, Caller or StoreContext, got {}",
+        obj.get_type().name()?
+    )))
+}
+
+#[pymethods]
+impl PyStore {
+    #[new]
+    #[pyo3(signature = (engine=None, data=None))]
+    fn new(py: Python<'_>, engine: Option<&Bound<'_, PyAny>>, data: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let engine = match engine {
+            Some(e) => e.cast::<PyEngine>().map_err(|_| errors::type_error("expected an Engine"))?.clone().unbind(),
+            None => Py::new(py, PyEngine::from_state(py.detach(|| EngineState::new(Default::default()))?))?,
+        };
+        // wasmtime-py keeps `data` only when it is truthy.
+        let data = match data {
+            Some(d) if d.is_truthy()? => Some(d.clone().unbind()),
+            _ => None,
+        };
+        PyStore::new_store(py, engine, data)
+    }
+
+    /// The `data` object given to the constructor (the same object), or `None`.
+    fn data(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.with(py, |_| ())?;
+        Ok(self.shared.objects(py, |o| o.data.as_ref().map(|d| d.clone_ref(py))))
+    }
+
+    /// Collects unreachable `externref`s.
+    fn gc(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |mut cx| cx.gc(None))?.map_err(errors::from_wasmtime)
+    }
+
+    fn set_fuel(&self, py: Python<'_>, fuel: u64) -> PyResult<()> {
+        self.with(py, |mut cx| cx.set_fuel(fuel))?.map_err(errors::from_wasmtime)
+    }
+
+    fn get_fuel(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |cx| cx.get_fuel())?.map_err(errors::from_wasmtime)
+    }
+
+    /// Traps wasm once `Engine.increment_epoch()` has been called `ticks_after_current` more
+    /// times (with `Config.epoch_interruption` on).
+    fn set_epoch_deadline(&self, py: Python<'_>, ticks_after_current: u64) -> PyResult<()> {
+        self.with(py, |mut cx| {
+            let data = cx.data_mut();
+            data.user_deadline = data.shared.engine.user_epoch.load(Ordering::SeqCst).saturating_add(ticks_after_current);
+            // Have the deadline callback look at the new deadline at the next check.
+            cx.set_epoch_deadline(0);
+        })
+    }
+
+    /// Limits what this store may allocate; a negative value (the default) means unlimited.
+    /// Each call replaces all limits, as in wasmtime-py.
+    #[pyo3(signature = (memory_size=-1, table_elements=-1, instances=-1, tables=-1, memories=-1))]
+    fn set_limits(
+        &self,
+        py: Python<'_>,
+        memory_size: i64,
+        table_elements: i64,
+        instances: i64,
+        tables: i64,
+        memories: i64,
+    ) -> PyResult<()> {
+        let mut b = wasmtime::StoreLimitsBuilder::new();
+        if memory_size >= 0 {
+            b = b.memory_size(memory_size as usize);
+        }
+        if table_elements >= 0 {
+            b = b.table_elements(table_elements as usize);
+        }
+        if instances >= 0 {
+            b = b.instances(instances as usize);
+        }
+        if tables >= 0 {
+            b = b.tables(tables as usize);
+        }
+        if memories >= 0 {
+            b = b.memories(memories as usize);
+        }
+        let limits = b.build();
+        self.with(py, |mut cx| cx.data_mut().limits = limits)
+    }
+
+    /// Drops the store and everything in it; handles into it raise `ValueError` afterwards.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if self.shared.busy.load(Ordering::Relaxed) != 0 {
+            return Err(wasmtime_error("cannot close a store while wasm is running in it"));
+        }
+        // SAFETY: GIL held and the store is idle, so no reference to it exists.
+        let old = unsafe { (*self.store.get()).take() };
+        if self.exports.load(Ordering::Relaxed) > 0 {
+            // SAFETY: as above; `retired` is only touched here and in `Drop`.
+            unsafe { *self.retired.get() = old };
+        } else {
+            drop(old);
+        }
+        let data = self.shared.objects(py, |o| std::mem::take(o));
+        drop(data);
+        Ok(())
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        self.close(py)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.engine)?;
+        // SAFETY: tp_traverse runs with the GIL held and nothing else borrows `objects` while a
+        // GC can run (borrows never span allocations).
+        let objects = unsafe { &*self.shared.objects.0.get() };
+        if let Some(d) = &objects.data {
+            visit.call(d)?;
+        }
+        for f in objects.host_fns.iter().flatten() {
+            visit.call(f)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // SAFETY: tp_clear runs with the GIL held.
+        let py = unsafe { Python::assume_attached() };
+        let dropped = self.shared.objects(py, |o| (o.data.take(), std::mem::take(&mut o.host_fns)));
+        drop(dropped);
+    }
+}
+
+impl Drop for PyStore {
+    fn drop(&mut self) {
+        // Drop the wasmtime store (and the Python objects it holds) before the shared state.
+        let _ = self.store.get_mut().take();
+        let _ = self.retired.get_mut().take();
+    }
+}

@@ -1,0 +1,34 @@
+//! `Limits`: the minimum and optional maximum of a table or memory (a plain value).
+
+use pyo3::prelude::*;
+
+#[pyclass(module = "wasmtime", name = "Limits", eq)]
+#[derive(PartialEq, Clone)]
+pub struct PyLimits {
+    #[pyo3(get, set)]
+    pub min: u64,
+    #[pyo3(get, set)]
+    pub max: Option<u64>,
+}
+
+#[pymethods]
+impl PyLimits {
+    #[new]
+    #[pyo3(signature = (min, max=None))]
+    fn new(min: u64, max: Option<u64>) -> Self {
+        PyLimits { min, max }
+    }
+
+    fn __repr__(&self) -> String {
+        match self.max {
+            Some(m) => format!("Limits({}, {})", self.min, m),
+            None => format!("Limits({}, None)", self.min),
+        }
+    }
+}
+
+impl PyLimits {
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<PyLimits> {
+        Ok(obj.cast::<PyLimits>().map_err(|_| crate::errors::type_error("expected Limits"))?.borrow().clone())
+    }
+}

@@ -1,0 +1,51 @@
+//! `wasmtime._native`: the one native module behind the `wasmtime` and `extism` packages.
+//! The module and its export list; everything else lives in `core/` and `errors.rs`.
+
+use pyo3::prelude::*;
+
+pub mod core;
+pub mod errors;
+
+use crate::core::{caller, config, engine, frame, func, global, instance, memory, module, store, table, types, val};
+
+static MAIN_THREAD: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Whether this is the thread that imported the module (where Python runs signal handlers).
+pub fn is_main_thread() -> bool {
+    MAIN_THREAD.get().is_some_and(|t| *t == crate::core::thread_token())
+}
+
+#[pymodule(gil_used = true)]
+fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let main = py.import("threading")?.call_method0("main_thread")?;
+    let current = py.import("threading")?.call_method0("current_thread")?;
+    if main.is(&current) {
+        let _ = MAIN_THREAD.set(crate::core::thread_token());
+    }
+    m.add_function(wrap_pyfunction!(module::wat2wasm, m)?)?;
+    m.add_class::<config::PyConfig>()?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<store::PyStore>()?;
+    m.add_class::<caller::PyCaller>()?;
+    m.add_class::<caller::PyStoreContext>()?;
+    m.add_class::<module::PyModule>()?;
+    m.add_class::<types::PyValType>()?;
+    m.add_class::<types::PyFuncType>()?;
+    m.add_class::<types::PyGlobalType>()?;
+    m.add_class::<types::PyTableType>()?;
+    m.add_class::<types::PyMemoryType>()?;
+    m.add_class::<types::PyLimits>()?;
+    m.add_class::<types::PyImportType>()?;
+    m.add_class::<types::PyExportType>()?;
+    m.add_class::<val::PyVal>()?;
+    m.add_class::<func::PyFunc>()?;
+    m.add_class::<memory::PyMemory>()?;
+    m.add_class::<memory::PyMemoryBuffer>()?;
+    m.add_class::<global::PyGlobal>()?;
+    m.add_class::<table::PyTable>()?;
+    m.add_class::<instance::PyInstance>()?;
+    m.add_class::<frame::PyFrame>()?;
+    m.add("WASMTIME_VERSION", "48.0.8")?;
+    Ok(())
+}
