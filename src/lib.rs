@@ -18,6 +18,8 @@ pub fn is_main_thread() -> bool {
 #[pymodule(gil_used = true)]
 fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     let py = m.py();
+    // Rust backtraces mean nothing to Python users and cost milliseconds per error.
+    wasmtime::error::disable_backtrace();
     let main = py.import("threading")?.call_method0("main_thread")?;
     let current = py.import("threading")?.call_method0("current_thread")?;
     if main.is(&current) {
@@ -46,6 +48,8 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<table::PyTable>()?;
     m.add_class::<instance::PyInstance>()?;
     m.add_class::<frame::PyFrame>()?;
+    #[cfg(not(feature = "abi3"))]
+    func::enable_vectorcall(py)?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())
 }

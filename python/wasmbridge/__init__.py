@@ -1,18 +1,15 @@
 """wasmbridge: the ``wasmtime`` and ``extism`` Python APIs implemented in Rust.
 
 This package holds the command-line tool (``wasmbridge`` / ``python -m wasmbridge``) and the
-distribution's version information. The runtime APIs live in the ``wasmtime`` and ``extism``
-packages shipped in the same wheel.
+distribution's version. The runtime APIs live in the ``wasmtime`` and ``extism`` packages shipped
+in the same wheel.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["WASMTIME_VERSION", "__version__"]
+__all__ = ["__version__"]
 
 try:
     __version__: str = version("wasmbridge")
-except PackageNotFoundError:  # running from a source tree that was never installed
+except PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
-
-# The Wasmtime crate this build links; kept equal to the `wasmtime = "=..."` pin in Cargo.toml.
-WASMTIME_VERSION = "48.0.8"

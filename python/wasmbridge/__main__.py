@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from wasmbridge import WASMTIME_VERSION, __version__
+from wasmbridge import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The Wasmtime version is the one compiled into the native module, not a copy of it.
+    from wasmtime import wasmtime_version
+
     parser = argparse.ArgumentParser(
         prog="wasmbridge",
         description="Tools for wasmbridge, the Rust implementation of the wasmtime and extism "
@@ -20,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version",
         action="version",
-        version=f"wasmbridge {__version__} (wasmtime {WASMTIME_VERSION})",
+        version=f"wasmbridge {__version__} (wasmtime {wasmtime_version})",
     )
     return parser
 

@@ -24,10 +24,40 @@ from typing import Any, ClassVar, NoReturn, Self, TypeAlias, final
 
 from wasmtime._instance import InstanceExports
 
+__all__ = [
+    "wat2wasm",
+    "Config",
+    "Engine",
+    "Store",
+    "Caller",
+    "StoreContext",
+    "Module",
+    "ValType",
+    "FuncType",
+    "GlobalType",
+    "TableType",
+    "MemoryType",
+    "Limits",
+    "ImportType",
+    "ExportType",
+    "Val",
+    "Func",
+    "Memory",
+    "MemoryBuffer",
+    "Global",
+    "Table",
+    "Instance",
+    "Frame",
+    "WASMTIME_VERSION",
+]
+
 _Storelike: TypeAlias = Store | Caller | StoreContext
 _AsExtern: TypeAlias = Func | Table | Memory | Global
 _AsExternType: TypeAlias = FuncType | TableType | MemoryType | GlobalType
 _Path: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+WASMTIME_VERSION: str
+"""Version of the Wasmtime crate this module was built with, e.g. ``"48.0.8"``."""
 
 def wat2wasm(wat: str | bytes) -> bytearray:
     """Translate WebAssembly text (WAT) into the binary format.
@@ -52,7 +82,7 @@ class Config:
     ``Engine`` consumes it; later use raises ``ValueError``.
     """
 
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Self: ...
     def close(self) -> None:
         """Release the config. Idempotent."""
     def __enter__(self) -> Self: ...
@@ -305,7 +335,7 @@ class Engine:
     Engines are thread-safe and meant to be shared; create one per configuration.
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __new__(cls, config: Config | None = None) -> Self:
         """Create an engine with ``config`` (which is consumed) or with the default settings.
         An invalid configuration raises ``WasmtimeError``."""
     def close(self) -> None:
@@ -334,7 +364,7 @@ class Store:
     @property
     def engine(self) -> Engine:
         """The engine this store was created with."""
-    def __init__(self, engine: Engine | None = None, data: Any | None = None) -> None:
+    def __new__(cls, engine: Engine | None = None, data: Any | None = None) -> Self:
         """Create a store on ``engine`` (a new default ``Engine`` when omitted), carrying an
         arbitrary ``data`` object that ``data()`` returns."""
     def close(self) -> None:
@@ -361,13 +391,15 @@ class Store:
         times from now (needs ``Config.epoch_interruption``)."""
     def set_limits(
         self,
-        memory_size: int = -1,
-        table_elements: int = -1,
-        instances: int = -1,
-        tables: int = -1,
-        memories: int = -1,
+        memory_size: int = ...,
+        table_elements: int = ...,
+        instances: int = ...,
+        tables: int = ...,
+        memories: int = ...,
     ) -> None:
         """Limit the resources wasm may allocate in this store.
+
+        Every argument defaults to -1.
 
         ``memory_size`` is in bytes per linear memory, ``table_elements`` in elements per table;
         ``instances``, ``tables`` and ``memories`` count objects. A negative value means
@@ -392,7 +424,7 @@ class Caller:
 
     def get(self, name: str) -> _AsExtern | None:
         """The caller instance's export ``name``, or ``None`` if there is none."""
-    def __getitem__(self, name: str) -> _AsExtern:
+    def __getitem__(self, name: str, /) -> _AsExtern:
         """The caller instance's export ``name``; raises ``KeyError`` if there is none."""
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +435,7 @@ class Caller:
 class Module:
     """A compiled WebAssembly module, ready to be instantiated in any store of its engine."""
 
-    def __init__(self, engine: Engine, wasm: str | bytes | bytearray) -> None:
+    def __new__(cls, engine: Engine, wasm: str | bytes | bytearray) -> Self:
         """Compile ``wasm``: binary wasm, or WAT text given as ``str`` or as ``bytes`` that do not
         start with a zero byte. Invalid input raises ``WasmtimeError``; the GIL is released while
         compiling."""
@@ -502,32 +534,32 @@ class ValType:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None: ...
-    @classmethod
-    def i32(cls) -> ValType:
+    @staticmethod
+    def i32() -> ValType:
         """The 32-bit integer type."""
-    @classmethod
-    def i64(cls) -> ValType:
+    @staticmethod
+    def i64() -> ValType:
         """The 64-bit integer type."""
-    @classmethod
-    def f32(cls) -> ValType:
+    @staticmethod
+    def f32() -> ValType:
         """The 32-bit float type."""
-    @classmethod
-    def f64(cls) -> ValType:
+    @staticmethod
+    def f64() -> ValType:
         """The 64-bit float type."""
-    @classmethod
-    def externref(cls) -> ValType:
+    @staticmethod
+    def externref() -> ValType:
         """A nullable reference to a host (Python) object."""
-    @classmethod
-    def funcref(cls) -> ValType:
+    @staticmethod
+    def funcref() -> ValType:
         """A nullable reference to a function."""
-    def __eq__(self, other: object) -> bool: ...
-    def __ne__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
 
 @final
 class FuncType:
     """A function signature: parameter and result types."""
 
-    def __init__(self, params: Sequence[ValType], results: Sequence[ValType]) -> None:
+    def __new__(cls, params: Sequence[ValType], results: Sequence[ValType]) -> Self:
         """Build a signature; a non-``ValType`` element raises ``TypeError``."""
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
@@ -548,7 +580,7 @@ class FuncType:
 class GlobalType:
     """The type of a global: its value type and whether it can be changed."""
 
-    def __init__(self, valtype: ValType, mutable: bool) -> None: ...
+    def __new__(cls, valtype: ValType, mutable: bool) -> Self: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -572,14 +604,14 @@ class Limits:
     min: int
     max: int | None
     __hash__: ClassVar[None]  # type: ignore[assignment]
-    def __init__(self, min: int, max: int | None) -> None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __new__(cls, min: int, max: int | None = None) -> Self: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class TableType:
     """The type of a table: its reference element type and its size limits."""
 
-    def __init__(self, valtype: ValType, limits: Limits) -> None:
+    def __new__(cls, valtype: ValType, limits: Limits) -> Self:
         """``valtype`` must be a reference type (``funcref`` or ``externref``); otherwise
         ``WasmtimeError`` is raised."""
     def close(self) -> None: ...
@@ -601,13 +633,13 @@ class TableType:
 class MemoryType:
     """The type of a linear memory: size limits in pages, index width, sharing, page size."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         limits: Limits,
         is_64: bool = False,
         shared: bool = False,
         page_size_log2: int = 16,
-    ) -> None:
+    ) -> Self:
         """Build a memory type. Limits beyond the index space raise ``WasmtimeError``, as does a
         shared memory without a maximum."""
     def close(self) -> None: ...
@@ -649,26 +681,29 @@ class Val:
     """
 
     __hash__: ClassVar[None]  # type: ignore[assignment]
-    @classmethod
-    def i32(cls, val: int) -> Val:
+    def __new__(cls, kind: ValType | int, val: Any) -> Self:
+        """A value of type ``kind`` (a ``ValType``, or a wasm.h kind code as in wasmtime-py),
+        converted from ``val`` as a call argument would be. Prefer the static constructors."""
+    @staticmethod
+    def i32(val: int) -> Val:
         """A 32-bit integer; a non-``int`` raises ``TypeError``."""
-    @classmethod
-    def i64(cls, val: int) -> Val:
+    @staticmethod
+    def i64(val: int) -> Val:
         """A 64-bit integer; a non-``int`` raises ``TypeError``."""
-    @classmethod
-    def f32(cls, val: float) -> Val:
+    @staticmethod
+    def f32(val: float) -> Val:
         """A 32-bit float; a non-``float`` (an ``int`` included) raises ``TypeError``."""
-    @classmethod
-    def f64(cls, val: float) -> Val:
+    @staticmethod
+    def f64(val: float) -> Val:
         """A 64-bit float; a non-``float`` (an ``int`` included) raises ``TypeError``."""
-    @classmethod
-    def externref(cls, extern: Any | None) -> Val:
+    @staticmethod
+    def externref(extern_: Any | None) -> Val:
         """A reference to any Python object; ``None`` is the null reference."""
-    @classmethod
-    def funcref(cls, f: Func | None) -> Val:
+    @staticmethod
+    def funcref(f: Func | None) -> Val:
         """A reference to a function; ``None`` is the null reference."""
-    @classmethod
-    def ref_null(cls, ty: ValType) -> Val:
+    @staticmethod
+    def ref_null(ty: ValType) -> Val:
         """The null reference of reference type ``ty``; other types raise ``WasmtimeError``."""
     @property
     def value(self) -> Any:
@@ -688,7 +723,7 @@ class Val:
         """The referenced object if this is an ``externref``, else ``None``."""
     def as_funcref(self) -> Func | None:
         """The function if this is a non-null ``funcref``, else ``None``."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Func:
@@ -698,13 +733,13 @@ class Func:
     parameter types; the result is ``None``, a single value, or a list for several results.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         store: Store,
         ty: FuncType,
         func: Callable[..., Any],
         access_caller: bool = False,
-    ) -> None:
+    ) -> Self:
         """Define a host function of type ``ty`` in ``store`` that calls ``func``.
 
         ``func`` receives the arguments as Python values, preceded by a ``Caller`` when
@@ -735,7 +770,7 @@ class MemoryBuffer:
 class Memory:
     """A linear memory: a resizable array of bytes shared by wasm and the host."""
 
-    def __init__(self, store: _Storelike, ty: MemoryType) -> None:
+    def __new__(cls, store: _Storelike, ty: MemoryType) -> Self:
         """Create a memory of type ``ty`` in ``store``; failure (for instance a store limit)
         raises ``WasmtimeError``."""
     def type(self, store: _Storelike) -> MemoryType:
@@ -781,7 +816,7 @@ class Memory:
 class Global:
     """A wasm global variable."""
 
-    def __init__(self, store: _Storelike, ty: GlobalType, val: Any) -> None:
+    def __new__(cls, store: _Storelike, ty: GlobalType, val: Any) -> Self:
         """Create a global of type ``ty`` holding ``val`` (converted to ``ty.content``)."""
     def type(self, store: _Storelike) -> GlobalType:
         """The global's type."""
@@ -795,7 +830,7 @@ class Global:
 class Table:
     """A wasm table of references (functions or host objects)."""
 
-    def __init__(self, store: _Storelike, ty: TableType, init: Any) -> None:
+    def __new__(cls, store: _Storelike, ty: TableType, init: Any) -> Self:
         """Create a table of type ``ty`` with every slot set to ``init``."""
     def type(self, store: _Storelike) -> TableType:
         """The table's type, with its current minimum size."""
@@ -818,7 +853,7 @@ class Table:
 class Instance:
     """An instantiated module: its functions, memories, tables and globals live in a store."""
 
-    def __init__(self, store: _Storelike, module: Module, imports: Sequence[_AsExtern]) -> None:
+    def __new__(cls, store: _Storelike, module: Module, imports: Sequence[_AsExtern]) -> Self:
         """Instantiate ``module`` in ``store``, giving the imports in the module's import order.
 
         A missing or mistyped import raises ``WasmtimeError``; a trap in the start function raises

@@ -11,8 +11,8 @@ use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 use wasmtime::{Caller, ValRaw};
 
 use crate::core::caller::PyCaller;
@@ -71,40 +71,53 @@ fn guard(f: impl FnOnce() -> wasmtime::Result<()>) -> wasmtime::Result<()> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(wasmtime::Error::msg("host function panicked")))
 }
 
-/// Calls the callable with `args` (prefixed by a `Caller` if asked) while the callback is
-/// registered on the store, and checks the number of results.
+/// Calls the callable with `args` (a free first slot, then the parameters) while the callback
+/// is registered on the store. The first slot gets a `Caller` if the function asked for one.
 fn invoke<'py>(
     py: Python<'py>,
     host: &HostFn,
     shared: &Arc<Shared>,
     caller: &mut Caller<'_, StoreData>,
-    mut args: Vec<Py<PyAny>>,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    args: &mut [*mut ffi::PyObject],
+) -> PyResult<Bound<'py, PyAny>> {
     let callable = host.callable(py, shared)?;
     // SAFETY: `caller` outlives the scope and is not used by us until the scope is dropped.
     let scope = unsafe { CallerScope::enter(py, shared, caller) };
-    let pycaller = if host.access_caller {
-        let c = Bound::new(py, PyCaller::new(shared.clone(), scope.depth()))?;
-        args.insert(0, c.clone().into_any().unbind());
-        Some(c)
-    } else {
-        None
+    let pycaller = match host.access_caller {
+        true => Some(Bound::new(py, PyCaller::new(shared.clone(), scope.depth()))?),
+        false => None,
     };
-    let result = callable.bind(py).call1(PyTuple::new(py, args)?);
+    let argv = match &pycaller {
+        Some(c) => {
+            args[0] = c.as_ptr();
+            &args[..]
+        }
+        None => &args[1..],
+    };
+    // SAFETY: `argv` holds live references owned by our caller (and `pycaller`) for the whole
+    // call; vectorcall borrows them. The result is a new reference or NULL with an exception set.
+    let result = unsafe {
+        let r = ffi::PyObject_Vectorcall(callable.as_ptr(), argv.as_ptr(), argv.len(), std::ptr::null_mut());
+        Bound::from_owned_ptr_or_err(py, r)
+    };
     if let Some(c) = pycaller {
         c.get().invalidate();
     }
     drop(scope);
-    let result = result?;
+    result
+}
+
+/// Checks the callable's result against the number of results; calls `f(i, value)` for each.
+fn split_results<'py>(host: &HostFn, result: &Bound<'py, PyAny>, mut f: impl FnMut(usize, &Bound<'py, PyAny>) -> PyResult<()>) -> PyResult<()> {
     match host.results.len() {
-        0 if result.is_none() => Ok(Vec::new()),
+        0 if result.is_none() => Ok(()),
         0 => Err(wasmtime_error("callback produced results when it shouldn't")),
-        1 => Ok(vec![result]),
+        1 => f(0, result),
         n => {
             if result.len()? != n {
                 return Err(wasmtime_error("callback produced wrong number of results"));
             }
-            (0..n).map(|i| result.get_item(i)).collect()
+            (0..n).try_for_each(|i| f(i, &result.get_item(i)?))
         }
     }
 }
@@ -120,11 +133,14 @@ fn call_raw(mut caller: Caller<'_, StoreData>, host: &HostFn, raw: &mut [MaybeUn
                 // SAFETY: wasmtime initialised the first `params.len()` slots with the params.
                 .map(|(k, v)| val::from_raw(py, unsafe { v.assume_init_ref() }, *k))
                 .collect::<PyResult<Vec<_>>>()?;
-            let results = invoke(py, host, &shared, &mut caller, args)?;
-            for (i, (obj, kind)) in results.iter().zip(host.results.iter()).enumerate() {
-                raw[i] = MaybeUninit::new(val::to_raw(obj, *kind)?);
-            }
-            Ok(())
+            let mut argv = Vec::with_capacity(args.len() + 1);
+            argv.push(std::ptr::null_mut());
+            argv.extend(args.iter().map(|a| a.as_ptr()));
+            let result = invoke(py, host, &shared, &mut caller, &mut argv)?;
+            split_results(host, &result, |i, obj| {
+                raw[i] = MaybeUninit::new(val::to_raw(obj, host.results[i])?);
+                Ok(())
+            })
         };
         run().map_err(|e| HostError(e).into())
     })
@@ -141,11 +157,17 @@ fn call_vals(
         let shared = caller.data().shared.clone();
         let run = || -> PyResult<Vec<Arg>> {
             let args = outs.into_iter().map(|o| o.into_py(py, shared.id)).collect::<PyResult<Vec<_>>>()?;
-            let objs = invoke(py, host, &shared, &mut caller, args)?;
-            objs.iter()
-                .zip(host.ty.results())
-                .map(|(obj, ty)| Arg::from_py(py, obj, &ty, shared.id))
-                .collect()
+            let mut argv = Vec::with_capacity(args.len() + 1);
+            argv.push(std::ptr::null_mut());
+            argv.extend(args.iter().map(|a| a.as_ptr()));
+            let result = invoke(py, host, &shared, &mut caller, &mut argv)?;
+            let types: Vec<_> = host.ty.results().collect();
+            let mut converted = Vec::with_capacity(types.len());
+            split_results(host, &result, |i, obj| {
+                converted.push(Arg::from_py(py, obj, &types[i], shared.id)?);
+                Ok(())
+            })?;
+            Ok(converted)
         };
         let args = run().map_err(HostError)?;
         for (slot, arg) in results.iter_mut().zip(args) {

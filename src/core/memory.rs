@@ -51,7 +51,10 @@ impl PyMemory {
     #[new]
     fn construct(py: Python<'_>, store: &Bound<'_, PyAny>, ty: &Bound<'_, PyAny>) -> PyResult<Self> {
         let store = store::resolve(store)?;
-        let ty = PyMemoryType::extract(ty).map_err(|_| PyAttributeError::new_err("expected a MemoryType"))?;
+        if !ty.is_instance_of::<PyMemoryType>() {
+            return Err(PyAttributeError::new_err("expected a MemoryType"));
+        }
+        let ty = PyMemoryType::extract(ty)?;
         let memory = store.with(py, |mut cx| wasmtime::Memory::new(&mut cx, ty))?.map_err(errors::from_wasmtime)?;
         Ok(PyMemory::new(store.id(), memory))
     }
@@ -131,12 +134,20 @@ impl PyMemory {
         let start = clamp(start, len);
         let stop = stop.map_or(len, |s| clamp(s, len));
         let n = stop.saturating_sub(start);
-        // Allocate first, then copy with the store borrowed: no Python code runs in between.
-        let out = PyByteArray::new(py, &vec![0u8; n]);
-        // SAFETY: the bytearray was just made and is not shared; no Python code runs while the
-        // slice is alive.
-        let dst = unsafe { out.as_bytes_mut() };
-        store.with(py, |cx| self.memory.read(&cx, start, dst))?.map_err(errors::msg)?;
+        // Allocate first (uninitialised: one pass over the bytes, not two), then copy with the
+        // store borrowed: no Python code runs in between.
+        // SAFETY: a NULL source with a length makes a bytearray of that size; errors are NULL.
+        let out = unsafe {
+            let ptr = ffi::PyByteArray_FromStringAndSize(std::ptr::null(), n as ffi::Py_ssize_t);
+            Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyByteArray>()
+        };
+        // SAFETY: the bytearray is ours alone; its buffer holds `n` bytes.
+        let dst = unsafe { ffi::PyByteArray_AsString(out.as_ptr()) } as *mut u8;
+        store.with(py, |cx| {
+            let src = &self.memory.data(&cx)[start..start + n];
+            // SAFETY: `src` and `dst` are `n` bytes, distinct allocations.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
+        })?;
         Ok(out)
     }
 

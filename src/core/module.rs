@@ -21,7 +21,7 @@ pub fn source_bytes(wasm: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         if !s.is_empty() && !s.starts_with('\0') {
             return parse_wat(s.as_bytes());
         }
-        return Ok(s.as_bytes().to_vec());
+        return Err(type_error("expected wasm bytes"));
     }
     let bytes = binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?;
     if bytes.first().is_some_and(|b| *b != 0) { parse_wat(&bytes) } else { Ok(bytes) }
@@ -40,7 +40,13 @@ fn parse_wat(text: &[u8]) -> PyResult<Vec<u8>> {
     wat::parse_bytes(text).map(|b| b.into_owned()).map_err(|e| wasmtime_error(e.to_string()))
 }
 
-/// Converts the WebAssembly text format to the binary format (a `bytearray`).
+/// Converts the WebAssembly text format to the binary format.
+///
+/// Takes a `str` (or UTF-8 `bytes`), raises `WasmtimeError` if it does not parse, and returns
+/// a `bytearray`.
+///
+/// >>> wat2wasm('(module)')
+/// bytearray(b'\x00asm\x01\x00\x00\x00')
 #[pyfunction]
 pub fn wat2wasm<'py>(py: Python<'py>, wat: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyByteArray>> {
     let text: Vec<u8> = if let Ok(s) = wat.cast::<PyString>() {
@@ -85,7 +91,9 @@ impl PyModule {
     #[staticmethod]
     fn validate(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes = binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?;
-        let engine = PyEngine::extract(engine)?;
+        // wasmtime-py reaches into the engine without a type check: an AttributeError.
+        let engine = PyEngine::extract(engine)
+            .map_err(|e| if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) { pyo3::exceptions::PyAttributeError::new_err("expected an Engine") } else { e })?;
         py.detach(|| wasmtime::Module::validate(&engine.engine, &bytes)).map_err(errors::from_wasmtime)
     }
 

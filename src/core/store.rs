@@ -458,7 +458,16 @@ impl PyStore {
             b = b.memories(memories as usize);
         }
         let limits = b.build();
-        self.with(py, |mut cx| cx.data_mut().limits = limits)
+        if self.shared.busy.load(Ordering::Relaxed) != 0 {
+            return Err(wasmtime_error("cannot change limits while wasm runs in this store"));
+        }
+        self.current(py)?;
+        // SAFETY: GIL held and the store is idle (checked above), so no reference to it exists.
+        let store = unsafe { (*self.store.get()).as_mut() }.ok_or_else(errors::closed)?;
+        store.data_mut().limits = limits;
+        // wasmtime reads the instance/table/memory counts when the limiter is installed.
+        store.limiter(|d| &mut d.limits);
+        Ok(())
     }
 
     /// Drops the store and everything in it; handles into it raise `ValueError` afterwards.

@@ -6,16 +6,16 @@ use pyo3::prelude::*;
 #[derive(PartialEq, Clone)]
 pub struct PyLimits {
     #[pyo3(get, set)]
-    pub min: u64,
+    pub min: i128,
     #[pyo3(get, set)]
-    pub max: Option<u64>,
+    pub max: Option<i128>,
 }
 
 #[pymethods]
 impl PyLimits {
     #[new]
     #[pyo3(signature = (min, max=None))]
-    fn new(min: u64, max: Option<u64>) -> Self {
+    fn new(min: i128, max: Option<i128>) -> Self {
         PyLimits { min, max }
     }
 

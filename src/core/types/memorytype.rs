@@ -27,23 +27,23 @@ impl PyMemoryType {
     #[pyo3(signature = (limits, is_64=false, shared=false, page_size_log2=16))]
     fn new(limits: &Bound<'_, PyAny>, is_64: bool, shared: bool, page_size_log2: u8) -> PyResult<Self> {
         let limits = PyLimits::extract(limits)?;
-        if !is_64 && limits.min >= 1 << 32 {
+        let bound: i128 = if is_64 { 1 << 64 } else { 1 << 32 };
+        if limits.min >= bound || limits.min < 0 {
             return Err(wasmtime_error("minimum size too large"));
         }
-        if let Some(max) = limits.max {
-            if !is_64 && max >= 1 << 32 {
-                return Err(wasmtime_error("maximum size too large"));
-            }
+        // A falsy maximum (None or 0) is not checked, as in wasmtime-py.
+        if limits.max.is_some_and(|m| m >= bound || m < 0) {
+            return Err(wasmtime_error("maximum size too large"));
         }
         let mut b = wasmtime::MemoryTypeBuilder::new();
-        b.min(limits.min).max(limits.max).memory64(is_64).shared(shared).page_size_log2(page_size_log2);
+        b.min(limits.min as u64).max(limits.max.map(|m| m as u64)).memory64(is_64).shared(shared).page_size_log2(page_size_log2);
         Ok(Self::from_wasmtime(b.build().map_err(errors::from_wasmtime)?))
     }
 
     #[getter]
     fn limits(&self) -> PyResult<PyLimits> {
         let t = self.ty.get()?;
-        Ok(PyLimits { min: t.minimum(), max: t.maximum() })
+        Ok(PyLimits { min: t.minimum().into(), max: t.maximum().map(Into::into) })
     }
 
     #[getter]

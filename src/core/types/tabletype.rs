@@ -47,7 +47,7 @@ impl PyTableType {
     #[getter]
     fn limits(&self) -> PyResult<PyLimits> {
         let t = self.ty.get()?;
-        Ok(PyLimits { min: t.minimum(), max: t.maximum().filter(|m| *m != 0xffff_ffff) })
+        Ok(PyLimits { min: t.minimum().into(), max: t.maximum().filter(|m| *m != 0xffff_ffff).map(Into::into) })
     }
 
     fn close(&self) {
