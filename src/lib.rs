@@ -48,8 +48,6 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<table::PyTable>()?;
     m.add_class::<instance::PyInstance>()?;
     m.add_class::<frame::PyFrame>()?;
-    #[cfg(not(feature = "abi3"))]
-    func::enable_vectorcall(py)?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())
 }

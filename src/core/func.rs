@@ -178,8 +178,10 @@ impl PyFunc {
 
     /// Calls the function: `None` for no result, the value for one, a list for several.
     #[pyo3(signature = (store, *params))]
-    fn __call__(&self, py: Python<'_>, store: &Bound<'_, PyAny>, params: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        self.call(py, store, Params::Tuple(params))
+    fn __call__(slf: &Bound<'_, Self>, store: &Bound<'_, PyAny>, params: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        #[cfg(not(feature = "abi3"))]
+        enable_vectorcall(slf);
+        slf.get().call(slf.py(), store, Params::Tuple(params))
     }
 
     fn __repr__(&self) -> String {
@@ -256,24 +258,25 @@ unsafe extern "C" fn vectorcall(
 }
 
 /// Makes CPython call `Func` objects through [`vectorcall`]: sets the type's
-/// `tp_vectorcall_offset` to where the `vectorcall` field sits inside the object, measured on a
-/// probe instance (PyO3 does not expose its object layout).
+/// `tp_vectorcall_offset` to where the `vectorcall` field sits inside the object, measured on the
+/// first instance called through `tp_call` (PyO3 does not expose its object layout). Done lazily
+/// rather than at import: probing needs a wasmtime `Func`, and creating the first engine installs
+/// wasmtime's signal handlers, which must come after `faulthandler.enable()` in the usual order.
 #[cfg(not(feature = "abi3"))]
-pub fn enable_vectorcall(py: Python<'_>) -> PyResult<()> {
-    let engine = wasmtime::Engine::default();
-    let mut store = wasmtime::Store::new(&engine, ());
-    let probe = Bound::new(py, PyFunc::lazy(0, wasmtime::Func::wrap(&mut store, || {})))?;
-    let field = &probe.get().vectorcall as *const _ as usize;
-    let offset = field - probe.as_ptr() as usize;
-    let ty = py.get_type::<PyFunc>();
-    // SAFETY: the type object is ours and fully initialised; every `PyFunc` instance stores a
-    // valid `vectorcallfunc` at `offset` (set in `PyFunc::lazy`, the only constructor), so
-    // CPython may call through it. `PyType_Modified` invalidates cached lookups.
-    unsafe {
-        let tp = ty.as_type_ptr();
-        (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
-        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
-        ffi::PyType_Modified(tp);
-    }
-    Ok(())
+fn enable_vectorcall(slf: &Bound<'_, PyFunc>) {
+    static ENABLED: std::sync::Once = std::sync::Once::new();
+    ENABLED.call_once(|| {
+        let field = &slf.get().vectorcall as *const _ as usize;
+        let offset = field - slf.as_ptr() as usize;
+        let ty = slf.py().get_type::<PyFunc>();
+        // SAFETY: the type object is ours and fully initialised; every `PyFunc` instance stores
+        // a valid `vectorcallfunc` at `offset` (set in `PyFunc::lazy`, the only constructor), so
+        // CPython may call through it. `PyType_Modified` invalidates cached lookups.
+        unsafe {
+            let tp = ty.as_type_ptr();
+            (*tp).tp_vectorcall_offset = offset as ffi::Py_ssize_t;
+            (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+            ffi::PyType_Modified(tp);
+        }
+    });
 }
