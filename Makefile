@@ -41,7 +41,7 @@ test: build
 	$(PY) -m mypy.stubtest wasmtime --allowlist tests/stubtest_allowlist.txt
 
 lint: venv
-	cargo clippy --release -- -D warnings
+	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --release -- -D warnings
 	$(VENV)/bin/ruff check python tests bench examples
 
 bench: build

@@ -5,10 +5,14 @@ WebAssembly. Calls cost a fraction of a microsecond, wasm runs with the GIL rele
 raises a Python exception instead of crashing the process.
 """
 
-from typing import Union
 
+from ._error import ExitTrap, Trap, WasmtimeError
+from ._instance import InstanceExports
+from ._managed import Managed
 from ._native import (
     WASMTIME_VERSION as _WASMTIME_VERSION,
+)
+from ._native import (
     Caller,
     Config,
     Engine,
@@ -33,16 +37,13 @@ from ._native import (
     ValType,
     wat2wasm,
 )
-from ._error import ExitTrap, Trap, WasmtimeError
-from ._instance import InstanceExports
-from ._managed import Managed
-from ._trap_code import TrapCode
 from ._perms import DirPerms, FilePerms
+from ._trap_code import TrapCode
 
 __version__ = "0.1.0"
 wasmtime_version = _WASMTIME_VERSION
 
-Storelike = Union[Store, Caller, StoreContext]
+Storelike = Store | Caller | StoreContext
 
 for _cls in (Config, Engine, Store, FuncType, GlobalType, MemoryType, TableType, ValType, ImportType,
              ExportType, Module, Frame, WasmtimeError, Trap):

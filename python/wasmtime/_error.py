@@ -6,7 +6,7 @@ They are plain Python classes (subclassable, picklable); the native module only 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._native import Frame
@@ -61,8 +61,8 @@ class ExitTrap(WasmtimeError):
 class Trap(Exception, _Closable):
     """A wasm trap: its text (with the wasm backtrace), code and frames."""
 
-    _frames: List["Frame"]
-    _code: Optional[int]
+    _frames: list[Frame]
+    _code: int | None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -77,13 +77,13 @@ class Trap(Exception, _Closable):
         return self._message
 
     @property
-    def frames(self) -> List["Frame"]:
+    def frames(self) -> list[Frame]:
         """The wasm frames of the backtrace, innermost first (empty for traps made in Python)."""
         self._check()
         return list(self._frames)
 
     @property
-    def trap_code(self) -> Optional["TrapCode"]:
+    def trap_code(self) -> TrapCode | None:
         """Why wasm trapped, or `None` for traps that are not wasm traps."""
         self._check()
         if self._code is None:

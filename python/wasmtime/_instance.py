@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Iterator, List, Tuple
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 __all__ = ["InstanceExports"]
 
@@ -15,8 +15,8 @@ class InstanceExports(Mapping[str, Any]):
     objects.
     """
 
-    def __init__(self, names: List[str], values: List[Any]) -> None:
-        self._by_name = dict(zip(names, values))
+    def __init__(self, names: list[str], values: list[Any]) -> None:
+        self._by_name = dict(zip(names, values, strict=True))
         self._by_index = tuple(values)
 
     def __getitem__(self, name: str) -> Any:
@@ -29,7 +29,7 @@ class InstanceExports(Mapping[str, Any]):
         return len(self._by_name)
 
     @property
-    def by_index(self) -> Tuple[Any, ...]:
+    def by_index(self) -> tuple[Any, ...]:
         """The exports in order, for positional access."""
         return self._by_index
 

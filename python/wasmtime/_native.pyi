@@ -391,19 +391,18 @@ class Store:
         times from now (needs ``Config.epoch_interruption``)."""
     def set_limits(
         self,
-        memory_size: int = ...,
-        table_elements: int = ...,
-        instances: int = ...,
-        tables: int = ...,
-        memories: int = ...,
+        memory_size: int = -1,
+        table_elements: int = -1,
+        instances: int = -1,
+        tables: int = -1,
+        memories: int = -1,
     ) -> None:
         """Limit the resources wasm may allocate in this store.
 
-        Every argument defaults to -1.
-
         ``memory_size`` is in bytes per linear memory, ``table_elements`` in elements per table;
-        ``instances``, ``tables`` and ``memories`` count objects. A negative value means
-        unlimited. Each call replaces all previous limits, so omitted ones become unlimited.
+        ``instances``, ``tables`` and ``memories`` count objects. Every argument defaults to -1,
+        and a negative value means unlimited. Each call replaces all previous limits, so omitted
+        ones become unlimited.
         Creating something over a limit raises ``WasmtimeError``; ``memory.grow`` over a limit
         returns -1 inside wasm.
         """
@@ -697,7 +696,7 @@ class Val:
     def f64(val: float) -> Val:
         """A 64-bit float; a non-``float`` (an ``int`` included) raises ``TypeError``."""
     @staticmethod
-    def externref(extern_: Any | None) -> Val:
+    def externref(extern: Any | None) -> Val:
         """A reference to any Python object; ``None`` is the null reference."""
     @staticmethod
     def funcref(f: Func | None) -> Val:
@@ -774,7 +773,7 @@ class Memory:
         """Create a memory of type ``ty`` in ``store``; failure (for instance a store limit)
         raises ``WasmtimeError``."""
     def type(self, store: _Storelike) -> MemoryType:
-        """The memory's type, with its current minimum size."""
+        """The memory's declared type (its minimum is the declared one, not the current size)."""
     def grow(self, store: _Storelike, delta: int) -> int:
         """Grow by ``delta`` pages and return the previous size in pages. A negative delta or a
         growth over the maximum or the store's limits raises ``WasmtimeError``."""
@@ -833,7 +832,7 @@ class Table:
     def __new__(cls, store: _Storelike, ty: TableType, init: Any) -> Self:
         """Create a table of type ``ty`` with every slot set to ``init``."""
     def type(self, store: _Storelike) -> TableType:
-        """The table's type, with its current minimum size."""
+        """The table's declared type (its minimum is the declared one, not the current size)."""
     def size(self, store: _Storelike) -> int:
         """Current number of elements."""
     def grow(self, store: _Storelike, amt: int, init: Any) -> int:

@@ -127,11 +127,11 @@ impl PyMemory {
     }
 
     /// A copy of `memory[start:stop]` (Python slice semantics) as a `bytearray`.
-    #[pyo3(signature = (store, start=0, stop=None))]
-    fn read<'py>(&self, py: Python<'py>, store: &Bound<'py, PyAny>, start: i64, stop: Option<i64>) -> PyResult<Bound<'py, PyByteArray>> {
+    #[pyo3(signature = (store, start=Some(0), stop=None), text_signature = "(self, store, start=0, stop=None)")]
+    fn read<'py>(&self, py: Python<'py>, store: &Bound<'py, PyAny>, start: Option<i64>, stop: Option<i64>) -> PyResult<Bound<'py, PyByteArray>> {
         let store = self.store(store)?;
         let (_, len) = self.span(py, &store)?;
-        let start = clamp(start, len);
+        let start = clamp(start.unwrap_or(0), len);
         let stop = stop.map_or(len, |s| clamp(s, len));
         let n = stop.saturating_sub(start);
         // Allocate first (uninitialised: one pass over the bytes, not two), then copy with the
@@ -239,5 +239,22 @@ impl PyMemoryBuffer {
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         visit.call(&self.store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp;
+
+    #[test]
+    fn clamp_follows_python_slice_rules() {
+        assert_eq!(clamp(0, 10), 0);
+        assert_eq!(clamp(3, 10), 3);
+        assert_eq!(clamp(-1, 10), 9);
+        assert_eq!(clamp(-10, 10), 0);
+        assert_eq!(clamp(-11, 10), 0);
+        assert_eq!(clamp(11, 10), 10);
+        assert_eq!(clamp(i64::MIN, 10), 0);
+        assert_eq!(clamp(5, 0), 0);
     }
 }

@@ -83,3 +83,17 @@ pub fn thread_token() -> u64 {
     }
     TOKEN.with(|t| *t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::thread_token;
+
+    #[test]
+    fn thread_tokens_are_stable_and_distinct() {
+        let here = thread_token();
+        assert_ne!(here, 0);
+        assert_eq!(here, thread_token());
+        let there = std::thread::spawn(thread_token).join().unwrap();
+        assert_ne!(here, there);
+    }
+}

@@ -431,7 +431,10 @@ impl PyStore {
 
     /// Limits what this store may allocate; a negative value (the default) means unlimited.
     /// Each call replaces all limits, as in wasmtime-py.
-    #[pyo3(signature = (memory_size=-1, table_elements=-1, instances=-1, tables=-1, memories=-1))]
+    #[pyo3(
+        signature = (memory_size=-1, table_elements=-1, instances=-1, tables=-1, memories=-1),
+        text_signature = "(self, memory_size=-1, table_elements=-1, instances=-1, tables=-1, memories=-1)"
+    )]
     fn set_limits(
         &self,
         py: Python<'_>,

@@ -330,8 +330,8 @@ impl PyVal {
     }
 
     #[staticmethod]
-    fn externref(extern_: &Bound<'_, PyAny>) -> PyVal {
-        PyVal { v: V::ExternRef((!extern_.is_none()).then(|| extern_.clone().unbind())) }
+    fn externref(r#extern: &Bound<'_, PyAny>) -> PyVal {
+        PyVal { v: V::ExternRef((!r#extern.is_none()).then(|| r#extern.clone().unbind())) }
     }
 
     #[staticmethod]
@@ -445,5 +445,21 @@ impl Out {
             wasmtime::Ref::Extern(e) => Out::from_val(cx, &wasmtime::Val::ExternRef(*e)),
             _ => Ok(Out::Val(wasmtime::Val::AnyRef(None))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn kinds_of_value_types() {
+        assert_eq!(Kind::of(&wasmtime::ValType::I32), Kind::I32);
+        assert_eq!(Kind::of(&wasmtime::ValType::F64), Kind::F64);
+        assert_eq!(Kind::of(&wasmtime::ValType::V128), Kind::V128);
+        assert_eq!(Kind::of(&wasmtime::ValType::EXTERNREF), Kind::ExternRef);
+        assert_eq!(Kind::of(&wasmtime::ValType::FUNCREF), Kind::FuncRef);
+        assert_eq!(Kind::of(&wasmtime::ValType::ANYREF), Kind::Other);
+        assert!(Kind::I64.is_numeric() && !Kind::FuncRef.is_numeric() && !Kind::V128.is_numeric());
     }
 }

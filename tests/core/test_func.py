@@ -18,6 +18,7 @@ from wasmtime import (
     Store,
     Trap,
     TrapCode,
+    Val,
     ValType,
     WasmtimeError,
 )
@@ -126,6 +127,8 @@ def test_result_conventions_host(store: Store) -> None:
     assert Func(store, FuncType([], [I32()]), lambda: 4)(store) == 4
     assert Func(store, FuncType([], [I32(), I64()]), lambda: [5, 6])(store) == [5, 6]
     assert Func(store, FuncType([], [I32(), I64()]), lambda: (7, 8))(store) == [7, 8]
+    assert Func(store, FuncType([], [I32()]), lambda: Val.i32(3))(store) == 3
+    assert Func(store, FuncType([], [I64(), F32()]), lambda: [Val.i64(1), 0.5])(store) == [1, 0.5]
 
 
 def test_wasm_calls_host_with_native_values(
@@ -328,13 +331,21 @@ def test_caller_get_and_getitem(store: Store, instantiate: Callable[..., Instanc
         double = caller["double"]
         assert isinstance(double, Func)
         mem.write(caller, b"\x09", 100)
+        results["ptr"] = mem.data_ptr(caller)[100]
+        results["len"] = mem.data_len(caller)
         results["counter"] = caller["counter"].value(caller)
         return double(caller, x) + caller["load"](caller, 100)
 
     f = Func(store, FuncType([I32()], [I32()]), host, access_caller=True)
     inst = instantiate(CALLER_WAT, [f])
     assert inst.exports(store)["run"](store, 10) == 29
-    assert results == {"missing": None, "keyerror": "failed to find export missing", "counter": 0}
+    assert results == {
+        "missing": None,
+        "keyerror": "failed to find export missing",
+        "counter": 0,
+        "ptr": 9,
+        "len": 65536,
+    }
     assert inst.exports(store)["memory"].read(store, 100, 101) == bytearray(b"\x09")
 
 

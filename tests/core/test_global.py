@@ -15,6 +15,7 @@ from wasmtime import (
     Instance,
     Module,
     Store,
+    Val,
     ValType,
     WasmtimeError,
 )
@@ -177,3 +178,14 @@ def test_global_after_store_closed(store: Store) -> None:
     store.close()
     with pytest.raises(ValueError, match="already closed"):
         g.value(store)
+
+
+def test_global_accepts_val(store: Store) -> None:
+    g = Global(store, GlobalType(ValType.i64(), True), Val.i64(-9))
+    assert g.value(store) == -9
+    g.set_value(store, Val.i64(10))
+    assert g.value(store) == 10
+    with pytest.raises(TypeError, match="^wrong type of `Val` provided$"):
+        g.set_value(store, Val.i32(1))
+    with pytest.raises(TypeError, match="^wrong type of `Val` provided$"):
+        Global(store, GlobalType(ValType.f32(), True), Val.f64(1.0))

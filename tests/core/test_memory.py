@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wasmtime
 from wasmtime import (
@@ -122,6 +125,14 @@ def test_read_whole_memory(store: Store) -> None:
     data = mem.read(store)
     assert len(data) == PAGE
     assert mem.read(store, 0, None) == data
+
+
+def test_read_start_none(store: Store) -> None:
+    # The signature is read(store, start: int | None = 0, stop: int | None = None).
+    mem = new_memory(store)
+    mem.write(store, b"\x01\x02", 0)
+    assert mem.read(store, None, 2) == bytearray(b"\x01\x02")
+    assert len(mem.read(store, None, None)) == PAGE
 
 
 def test_read_slice_semantics(store: Store) -> None:
@@ -330,3 +341,47 @@ def test_memory_after_store_closed(store: Store) -> None:
         mem.size(store)
     with pytest.raises(ValueError, match="already closed"):
         mem.buffer(store)
+
+
+# --------------------------------------------------------------------------------------------
+# properties: read/write follow list-slice rules
+# --------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _pattern_memory() -> tuple[Store, Memory, bytes]:
+    store = Store()
+    mem = Memory(store, MemoryType(Limits(1, 1)))
+    pattern = bytes((i * 7 + 3) % 251 for i in range(PAGE))
+    mem.write(store, pattern, 0)
+    return store, mem, pattern
+
+
+index = st.one_of(st.none(), st.integers(-3 * PAGE, 3 * PAGE))
+
+
+@given(start=st.integers(-3 * PAGE, 3 * PAGE), stop=index)
+@settings(max_examples=300, deadline=None)
+def test_read_matches_slicing(start: int, stop: int | None) -> None:
+    store, mem, pattern = _pattern_memory()
+    assert mem.read(store, start, stop) == bytearray(pattern[start:stop])
+
+
+@given(
+    start=st.one_of(st.none(), st.integers(-PAGE, 2 * PAGE)),
+    value=st.binary(max_size=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_write_rules(start: int | None, value: bytes) -> None:
+    store = Store()
+    mem = Memory(store, MemoryType(Limits(1, 1)))
+    begin = 0 if start is None else (start + PAGE if start < 0 else start)
+    if begin >= PAGE or begin + len(value) > PAGE:
+        with pytest.raises(IndexError):
+            mem.write(store, value, start)
+        assert mem.read(store) == bytearray(PAGE)
+        return
+    assert mem.write(store, value, start) == len(value)
+    expected = bytearray(PAGE)
+    expected[begin : begin + len(value)] = value
+    assert mem.read(store) == expected

@@ -246,6 +246,10 @@ def test_store_close_idempotent_and_use_after_close() -> None:
     with pytest.raises(ValueError, match="already closed"):
         store.get_fuel()
     with pytest.raises(ValueError, match="already closed"):
+        store.set_fuel(1)
+    with pytest.raises(ValueError, match="already closed"):
+        store.data()
+    with pytest.raises(ValueError, match="already closed"):
         Memory(store, MemoryType(Limits(1, None)))
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import struct
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wasmtime import Func, FuncType, Store, Val, ValType, WasmtimeError
 
@@ -211,3 +215,50 @@ def test_call_funcref(store: Store) -> None:
     assert f(store, None) is None
     with pytest.raises(TypeError):
         f(store, 5)
+
+
+# --------------------------------------------------------------------------------------------
+# properties
+# --------------------------------------------------------------------------------------------
+
+
+def wrap(value: int, bits: int) -> int:
+    half = 1 << (bits - 1)
+    return ((value + half) % (1 << bits)) - half
+
+
+@given(st.integers(-(2**80), 2**80))
+@settings(max_examples=200, deadline=None)
+def test_integer_wrapping_property(value: int) -> None:
+    assert Val.i32(value).value == wrap(value, 32)
+    assert Val.i64(value).value == wrap(value, 64)
+
+
+@given(st.floats(min_value=-3.4e38, max_value=3.4e38, allow_nan=False))
+@settings(max_examples=200, deadline=None)
+def test_f32_rounding_property(value: float) -> None:
+    expected = struct.unpack("<f", struct.pack("<f", value))[0]
+    assert Val.f32(value).value == expected
+    assert Val.f64(value).value == value
+
+
+@functools.cache
+def _identities() -> tuple[Store, Func, Func, Func]:
+    store = Store()
+    return (
+        store,
+        identity(store, ValType.i32()),
+        identity(store, ValType.i64()),
+        identity(store, ValType.f32()),
+    )
+
+
+@given(
+    st.integers(-(2**70), 2**70), st.floats(min_value=-3.4e38, max_value=3.4e38, allow_nan=False)
+)
+@settings(max_examples=200, deadline=None)
+def test_call_conversion_property(value: int, fvalue: float) -> None:
+    store, i32, i64, f32 = _identities()
+    assert i32(store, value) == wrap(value, 32)
+    assert i64(store, value) == wrap(value, 64)
+    assert f32(store, fvalue) == struct.unpack("<f", struct.pack("<f", fvalue))[0]
