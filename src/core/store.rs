@@ -105,7 +105,7 @@ impl<'a> CallerScope<'a> {
     /// # Safety
     /// `caller` must stay valid (not moved, not dropped) until the scope is dropped.
     pub unsafe fn enter(py: Python<'_>, shared: &'a Shared, caller: &mut wasmtime::Caller<'_, StoreData>) -> Self {
-        let ptr = caller as *mut wasmtime::Caller<'_, StoreData> as *mut wasmtime::Caller<'static, StoreData>;
+        let ptr = (caller as *mut wasmtime::Caller<'_, StoreData>).cast::<wasmtime::Caller<'static, StoreData>>();
         // SAFETY: GIL held; the vector is not borrowed elsewhere.
         let callers = unsafe { shared.callers.get(py) };
         callers.push(CallerPtr(ptr));
@@ -486,7 +486,7 @@ impl PyStore {
         } else {
             drop(old);
         }
-        let data = self.shared.objects(py, |o| std::mem::take(o));
+        let data = self.shared.objects(py, std::mem::take);
         drop(data);
         Ok(())
     }

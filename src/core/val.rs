@@ -179,7 +179,7 @@ impl Out {
                 let data = r.data(&cx)?;
                 Out::Extern(data.and_then(|d| d.downcast_ref::<Arc<Py<PyAny>>>()).cloned())
             }
-            other => Out::Val(other.clone()),
+            other => Out::Val(*other),
         })
     }
 
