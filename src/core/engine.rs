@@ -73,7 +73,7 @@ fn ticker_register(state: &Arc<EngineState>) {
     });
 }
 
-#[pyclass(frozen, module = "wasmtime", name = "Engine")]
+#[pyclass(frozen, weakref, module = "wasmtime", name = "Engine")]
 pub struct PyEngine {
     state: Closable<Arc<EngineState>>,
 }

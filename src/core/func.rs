@@ -36,7 +36,7 @@ impl CallSig {
     }
 }
 
-#[pyclass(frozen, module = "wasmtime", name = "Func")]
+#[pyclass(frozen, weakref, module = "wasmtime", name = "Func")]
 pub struct PyFunc {
     /// CPython's per-instance vectorcall entry (see [`enable_vectorcall`]).
     #[cfg(not(feature = "abi3"))]

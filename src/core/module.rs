@@ -8,7 +8,7 @@ use crate::core::types::{PyExportType, PyImportType};
 use crate::core::Closable;
 use crate::errors::{self, type_error, wasmtime_error};
 
-#[pyclass(frozen, module = "wasmtime", name = "Module")]
+#[pyclass(frozen, weakref, module = "wasmtime", name = "Module")]
 pub struct PyModule {
     module: Closable<wasmtime::Module>,
 }

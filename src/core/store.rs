@@ -128,7 +128,7 @@ impl Drop for CallerScope<'_> {
     }
 }
 
-#[pyclass(frozen, module = "wasmtime", name = "Store")]
+#[pyclass(frozen, weakref, module = "wasmtime", name = "Store")]
 pub struct PyStore {
     pub shared: Arc<Shared>,
     store: UnsafeCell<Option<wasmtime::Store<StoreData>>>,

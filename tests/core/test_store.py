@@ -277,3 +277,39 @@ def test_handles_unusable_after_store_close(exports: Callable[..., Any], store: 
         g.value(store)
     with pytest.raises(ValueError, match="already closed"):
         t.size(store)
+
+
+def test_cycle_through_host_function_is_collected() -> None:
+    # store -> host callable -> closure cell -> store: only the GC can free it, and it must.
+    import gc
+
+    from wasmtime import Func, FuncType
+
+    def make() -> "weakref.ref[Store]":
+        store = Store()
+
+        def callback() -> None:
+            store.gc()
+
+        Func(store, FuncType([], []), callback)
+        return weakref.ref(store)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None
+
+
+def test_cycle_through_store_data_is_collected() -> None:
+    import gc
+
+    class Holder:
+        store: Any = None
+
+    def make() -> "weakref.ref[Store]":
+        holder = Holder()
+        holder.store = Store(data=holder)
+        return weakref.ref(holder.store)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None
