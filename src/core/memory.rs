@@ -185,12 +185,13 @@ impl PyMemory {
     fn buffer(&self, py: Python<'_>, store: &Bound<'_, PyAny>) -> PyResult<PyMemoryBuffer> {
         let owner = store
             .cast::<PyStore>()
-            .map_err(|_| PyTypeError::new_err("Memory.buffer needs the Store object itself"))?
-            .clone()
-            .unbind();
-        let store = self.store(store)?;
-        let (base, len) = self.span(py, &store)?;
-        Ok(PyMemoryBuffer { store: owner, base, len })
+            .map_err(|_| PyTypeError::new_err("Memory.buffer needs the Store object itself"))?;
+        let s = owner.get();
+        if s.shared.id != self.store_id {
+            return Err(wasmtime_error("object used with the wrong store"));
+        }
+        let (base, len) = s.with(py, |cx| (self.memory.data_ptr(&cx) as usize, self.memory.data_size(&cx)))?;
+        Ok(PyMemoryBuffer { store: owner.clone().unbind(), base, len })
     }
 
     fn __repr__(&self) -> String {
