@@ -26,7 +26,7 @@ pub enum Handle {
 }
 
 impl Handle {
-    pub fn new(_cx: impl wasmtime::AsContextMut, store_id: u64, ext: wasmtime::Extern) -> Handle {
+    pub fn new(store_id: u64, ext: wasmtime::Extern) -> Handle {
         match ext {
             wasmtime::Extern::Func(f) => Handle::Func(PyFunc::lazy(store_id, f)),
             wasmtime::Extern::Memory(m) => Handle::Memory(PyMemory::new(store_id, m)),
@@ -114,8 +114,8 @@ impl PyInstance {
         store.check(self.store_id)?;
         let id = self.store_id;
         let items = store.with(py, |mut cx| {
-            let exports: Vec<_> = self.instance.exports(&mut cx).map(|e| (e.name().to_string(), e.into_extern())).collect();
-            exports.into_iter().map(|(n, e)| (n, Handle::new(&mut cx, id, e))).collect::<Vec<_>>()
+            let exports = self.instance.exports(&mut cx);
+            exports.map(|e| (e.name().to_string(), Handle::new(id, e.into_extern()))).collect::<Vec<_>>()
         })?;
         let mut names = Vec::with_capacity(items.len());
         let mut values = Vec::with_capacity(items.len());

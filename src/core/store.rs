@@ -175,7 +175,7 @@ impl Ctx {
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl PyStore {
-    pub fn new_store(py: Python<'_>, engine: Py<PyEngine>, data: Option<Py<PyAny>>) -> PyResult<Self> {
+    pub fn new_store(engine: Py<PyEngine>, data: Option<Py<PyAny>>) -> PyResult<Self> {
         let state = engine.get().state()?;
         let shared = Arc::new(Shared {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -195,7 +195,6 @@ impl PyStore {
         store.epoch_deadline_callback(on_epoch_deadline);
         // With user epochs on and no deadline set, wasmtime traps at the first check: look now.
         store.set_epoch_deadline(if state.user_epochs { 0 } else { 1 });
-        let _ = py;
         Ok(PyStore {
             shared,
             store: UnsafeCell::new(Some(store)),
@@ -396,7 +395,7 @@ impl PyStore {
             Some(d) if d.is_truthy()? => Some(d.clone().unbind()),
             _ => None,
         };
-        PyStore::new_store(py, engine, data)
+        PyStore::new_store(engine, data)
     }
 
     /// The `data` object given to the constructor (the same object), or `None`.

@@ -20,7 +20,7 @@ use wasmtime::{AsContextMut, ValRaw};
 use crate::core::func::PyFunc;
 use crate::core::store::StoreData;
 use crate::core::types::PyValType;
-use crate::errors::{self, wasmtime_error};
+use crate::errors::wasmtime_error;
 
 /// What the binding needs to know of a wasm value type on the hot path.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -271,14 +271,14 @@ impl PyVal {
     }
 
     /// `Val(kind, value)` from a `ValType` or a wasm.h kind code.
-    fn from_kind(py: Python<'_>, kind: Kind, val: &Bound<'_, PyAny>) -> PyResult<PyVal> {
+    fn from_kind(kind: Kind, val: &Bound<'_, PyAny>) -> PyResult<PyVal> {
         match kind {
             Kind::I32 => Self::i32(val),
             Kind::I64 => Self::i64(val),
             Kind::F32 => Self::f32(val),
             Kind::F64 => Self::f64(val),
             Kind::ExternRef => Ok(Self::externref(val)),
-            Kind::FuncRef => Self::funcref(py, val),
+            Kind::FuncRef => Self::funcref(val),
             _ => Err(PyTypeError::new_err("unsupported value kind")),
         }
     }
@@ -287,7 +287,7 @@ impl PyVal {
 #[pymethods]
 impl PyVal {
     #[new]
-    fn new(py: Python<'_>, kind: &Bound<'_, PyAny>, val: &Bound<'_, PyAny>) -> PyResult<PyVal> {
+    fn new(kind: &Bound<'_, PyAny>, val: &Bound<'_, PyAny>) -> PyResult<PyVal> {
         let kind = if let Ok(t) = kind.cast::<PyValType>() {
             Kind::of(&t.get().ty()?)
         } else {
@@ -302,7 +302,7 @@ impl PyVal {
                 _ => return Err(PyTypeError::new_err("expected a ValType or a wasm value kind code")),
             }
         };
-        Self::from_kind(py, kind, val)
+        Self::from_kind(kind, val)
     }
 
     #[staticmethod]
@@ -335,12 +335,11 @@ impl PyVal {
     }
 
     #[staticmethod]
-    fn funcref(py: Python<'_>, f: &Bound<'_, PyAny>) -> PyResult<PyVal> {
+    fn funcref(f: &Bound<'_, PyAny>) -> PyResult<PyVal> {
         if f.is_none() {
             return Ok(PyVal { v: V::FuncRef(None) });
         }
         let f = f.cast::<PyFunc>().map_err(|_| PyTypeError::new_err("expected a Func or None"))?;
-        let _ = py;
         Ok(PyVal { v: V::FuncRef(Some(f.clone().unbind())) })
     }
 
@@ -420,11 +419,6 @@ impl PyVal {
             _ => Ok(()),
         }
     }
-}
-
-/// Turns an error of a conversion inside wasm into a `WasmtimeError`.
-pub fn conv_err(e: wasmtime::Error) -> PyErr {
-    errors::from_wasmtime(e)
 }
 
 impl Arg {
