@@ -5,7 +5,8 @@
 //!    was interrupted) travels through wasmtime inside a [`HostError`] and comes back out as the
 //!    very same exception object;
 //! 2. a WASI `proc_exit` becomes `ExitTrap` carrying the exit code;
-//! 3. a wasm trap becomes `Trap`, with its `TrapCode` and wasm frames;
+//! 3. a wasm trap becomes `Trap`, with its `TrapCode` and wasm frames; an uncaught wasm
+//!    exception becomes `WasmException` (a `Trap` carrying the tag and payload);
 //! 4. anything else becomes `WasmtimeError`, rendered like wasmtime-py does (`{:?}`: the error
 //!    chain plus the wasm backtrace).
 //!
@@ -76,6 +77,9 @@ pub fn from_call(err: wasmtime::Error) -> PyErr {
     Python::attach(|py| {
         if let Some(host) = err.downcast_ref::<HostError>() {
             return host.0.clone_ref(py);
+        }
+        if let Some(uncaught) = err.downcast_ref::<crate::core::exception::Uncaught>() {
+            return crate::core::exception::to_python(py, uncaught).unwrap_or_else(|e| e);
         }
         let message = format!("{err:?}");
         if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {

@@ -6,7 +6,10 @@ use pyo3::prelude::*;
 pub mod core;
 pub mod errors;
 
-use crate::core::{caller, config, engine, frame, func, global, instance, memory, module, store, table, types, val};
+use crate::core::{
+    caller, config, engine, frame, func, global, instance, instance_pre, linker, memory, module, shared_memory, store, table,
+    tag, types, val,
+};
 
 static MAIN_THREAD: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 
@@ -40,6 +43,7 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<types::PyLimits>()?;
     m.add_class::<types::PyImportType>()?;
     m.add_class::<types::PyExportType>()?;
+    m.add_class::<types::PyTagType>()?;
     m.add_class::<val::PyVal>()?;
     m.add_class::<func::PyFunc>()?;
     m.add_class::<memory::PyMemory>()?;
@@ -47,6 +51,10 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<global::PyGlobal>()?;
     m.add_class::<table::PyTable>()?;
     m.add_class::<instance::PyInstance>()?;
+    m.add_class::<instance_pre::PyInstancePre>()?;
+    m.add_class::<linker::PyLinker>()?;
+    m.add_class::<shared_memory::PySharedMemory>()?;
+    m.add_class::<tag::PyTag>()?;
     m.add_class::<frame::PyFrame>()?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())

@@ -6,7 +6,7 @@ raises a Python exception instead of crashing the process.
 """
 
 
-from ._error import ExitTrap, Trap, WasmtimeError
+from ._error import ExitTrap, Trap, WasmException, WasmtimeError
 from ._instance import InstanceExports
 from ._managed import Managed
 from ._native import (
@@ -24,15 +24,20 @@ from ._native import (
     GlobalType,
     ImportType,
     Instance,
+    InstancePre,
     Limits,
+    Linker,
     Memory,
     MemoryBuffer,
     MemoryType,
     Module,
+    SharedMemory,
     Store,
     StoreContext,
     Table,
     TableType,
+    Tag,
+    TagType,
     Val,
     ValType,
     wat2wasm,
@@ -46,7 +51,7 @@ wasmtime_version = _WASMTIME_VERSION
 Storelike = Store | Caller | StoreContext
 
 for _cls in (Config, Engine, Store, FuncType, GlobalType, MemoryType, TableType, ValType, ImportType,
-             ExportType, Module, Frame, WasmtimeError, Trap):
+             ExportType, Module, Frame, WasmtimeError, Trap, Linker, InstancePre, SharedMemory, TagType):
     Managed.register(_cls)
 del _cls
 
@@ -69,6 +74,7 @@ __all__ = [
     "Table",
     "Memory",
     "MemoryBuffer",
+    "SharedMemory",
     "Global",
     "Trap",
     "TrapCode",
@@ -77,6 +83,11 @@ __all__ = [
     "Module",
     "Instance",
     "InstanceExports",
+    "InstancePre",
+    "Linker",
+    "Tag",
+    "TagType",
+    "WasmException",
     "FilePerms",
     "DirPerms",
     "WasmtimeError",

@@ -6,13 +6,14 @@ They are plain Python classes (subclassable, picklable); the native module only 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._native import Frame
+    from ._native import Frame, Tag
     from ._trap_code import TrapCode
 
-__all__ = ["WasmtimeError", "ExitTrap", "Trap"]
+__all__ = ["WasmtimeError", "ExitTrap", "Trap", "WasmException"]
 
 
 class _Closable:
@@ -97,3 +98,23 @@ class Trap(Exception, _Closable):
 
     def __str__(self) -> str:
         return self._message
+
+
+class WasmException(Trap):
+    """A wasm exception (the exceptions proposal): its tag and its payload values.
+
+    Raised when wasm throws an exception that nothing catches; its `trap_code` is then
+    `TrapCode.UNCAUGHT_EXCEPTION`. A host function may raise one to throw into the wasm that
+    called it, where `try_table` can catch it; so may one that lets a nested call's
+    `WasmException` pass. The tag must belong to the store the function runs in, and `values`
+    must match its type's parameters. An extension: wasmtime-py has no such class.
+    """
+
+    def __init__(self, tag: Tag, values: Iterable[Any] = (), message: str | None = None) -> None:
+        values = list(values)
+        super().__init__(message if message is not None else f"wasm exception with values {values!r}")
+        self.tag = tag
+        self.values = values
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.tag, self.values, self._message))

@@ -52,7 +52,7 @@ impl PyCaller {
         // innermost one, so its `Caller` is live and nobody else uses it right now.
         let handle = unsafe {
             let caller = &mut *caller;
-            caller.get_export(name).map(|e| Handle::new(self.shared.id, e))
+            caller.get_export(name).map(|e| Handle::new(&self.shared, e))
         };
         handle.map(|h| h.into_py(py)).transpose()
     }

@@ -7,9 +7,9 @@
 
 use std::sync::Mutex;
 
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyString};
+use pyo3::types::{PyBool, PyDict, PyString};
 
 use crate::errors::{self, wasmtime_error};
 
@@ -191,6 +191,51 @@ config_methods! {
             _ => return Err(wasmtime_error(format!("unknown profiler: {name}"))),
         };
         self.with(|s| { s.config.profiler(strategy); Ok(()) })
+    }
+
+    /// Extension: `True` switches to wasmtime's pooling instance allocator with its default
+    /// limits (instances, memories and tables come from slots reserved up front, which makes
+    /// instantiation much cheaper), `False` back to on-demand allocation. A dict sets limits of
+    /// the pool: `total_core_instances`, `total_memories`, `total_tables`, `total_stacks`,
+    /// `total_gc_heaps`, `total_component_instances`, `max_memory_size` (bytes),
+    /// `max_core_instance_size` (bytes), `table_elements`, `max_memories_per_module`,
+    /// `max_tables_per_module`, `max_unused_warm_slots`.
+    #[setter]
+    fn set_pooling_allocator(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig};
+        let strategy = if let Ok(b) = value.cast::<PyBool>() {
+            match b.is_true() {
+                true => InstanceAllocationStrategy::Pooling(PoolingAllocationConfig::default()),
+                false => InstanceAllocationStrategy::OnDemand,
+            }
+        } else if let Ok(settings) = value.cast::<PyDict>() {
+            let mut p = PoolingAllocationConfig::default();
+            for (key, v) in settings {
+                let key: String = key.extract().map_err(|_| PyTypeError::new_err("pooling allocator settings are named by str"))?;
+                match key.as_str() {
+                    "total_core_instances" => p.total_core_instances(expect_int(&v)?),
+                    "total_memories" => p.total_memories(expect_int(&v)?),
+                    "total_tables" => p.total_tables(expect_int(&v)?),
+                    "total_stacks" => p.total_stacks(expect_int(&v)?),
+                    "total_gc_heaps" => p.total_gc_heaps(expect_int(&v)?),
+                    "total_component_instances" => p.total_component_instances(expect_int(&v)?),
+                    "max_memory_size" => p.max_memory_size(expect_int(&v)?),
+                    "max_core_instance_size" => p.max_core_instance_size(expect_int(&v)?),
+                    "table_elements" => p.table_elements(expect_int(&v)?),
+                    "max_memories_per_module" => p.max_memories_per_module(expect_int(&v)?),
+                    "max_tables_per_module" => p.max_tables_per_module(expect_int(&v)?),
+                    "max_unused_warm_slots" => p.max_unused_warm_slots(expect_int(&v)?),
+                    _ => return Err(PyValueError::new_err(format!("unknown pooling allocator setting {key:?}"))),
+                };
+            }
+            InstanceAllocationStrategy::Pooling(p)
+        } else {
+            return Err(PyTypeError::new_err("expected a bool or a dict of pooling allocator settings"));
+        };
+        self.with(|s| {
+            s.config.allocation_strategy(strategy);
+            Ok(())
+        })
     }
 
     /// `True` for the default cache settings, or the path of a cache TOML file.

@@ -19,6 +19,11 @@ pub struct PyFrame {
 }
 
 impl PyFrame {
+    /// Another frame object with the same information.
+    pub fn duplicate(&self) -> PyResult<Self> {
+        Ok(PyFrame { info: Closable::new(self.info.get()?) })
+    }
+
     pub fn from_info(f: &wasmtime::FrameInfo) -> Self {
         // wasmtime-py reports a missing offset as usize::MAX.
         PyFrame {

@@ -17,7 +17,7 @@ use crate::core::host::{HostFn, Source};
 use crate::core::store::{self, PyStore, StoreRef};
 use crate::core::types::PyFuncType;
 use crate::core::val::{self, Arg, Kind, Out};
-use crate::errors::{self, type_error, wasmtime_error};
+use crate::errors::{type_error, wasmtime_error};
 
 /// What a call needs to know of the function's type.
 pub struct CallSig {
@@ -99,13 +99,12 @@ impl PyFunc {
         }
         let func = self.func;
         let slots = SendSlice(buf as *mut [ValRaw]);
-        let result = store.run(py, move |cx| {
+        store.call(py, move |cx| {
             let slots = slots;
             // SAFETY: the store owns `func` (checked by the caller), the buffer holds values of
             // exactly the parameter kinds and has room for every result.
             unsafe { func.call_unchecked(cx, slots.0) }
         })?;
-        result.map_err(errors::from_call)?;
         match sig.results.len() {
             0 => Ok(py.None()),
             1 => val::from_raw(py, &buf[0], sig.results[0]),
@@ -118,23 +117,23 @@ impl PyFunc {
 
     fn call_vals(&self, py: Python<'_>, store: &StoreRef<'_>, sig: &CallSig, args: Params<'_, '_>) -> PyResult<Py<PyAny>> {
         let id = store.id();
+        let shared = store.shared();
         let args = sig
             .ty
             .params()
             .enumerate()
-            .map(|(i, t)| Arg::from_py(py, &args.get(py, i), &t, id))
+            .map(|(i, t)| Arg::from_py(py, &args.get(py, i), &t, shared))
             .collect::<PyResult<Vec<_>>>()?;
         let func = self.func;
         let n = sig.results.len();
         let outs = store
-            .run(py, move |mut cx| -> wasmtime::Result<Vec<Out>> {
+            .call(py, move |mut cx| -> wasmtime::Result<Vec<Out>> {
                 let mut scope = wasmtime::RootScope::new(&mut cx);
                 let vals = args.into_iter().map(|a| a.into_val(&mut scope)).collect::<wasmtime::Result<Vec<_>>>()?;
                 let mut results = vec![wasmtime::Val::I32(0); n];
                 func.call(&mut scope, &vals, &mut results)?;
                 results.iter().map(|v| Out::from_val(&mut scope, v)).collect()
-            })?
-            .map_err(errors::from_call)?;
+            })?;
         let mut values = outs.into_iter().map(|o| o.into_py(py, id)).collect::<PyResult<Vec<_>>>()?;
         match n {
             0 => Ok(py.None()),

@@ -31,7 +31,7 @@ impl PyGlobal {
     fn construct(py: Python<'_>, store: &Bound<'_, PyAny>, ty: &Bound<'_, PyAny>, val: &Bound<'_, PyAny>) -> PyResult<Self> {
         let store = store::resolve(store)?;
         let ty = PyGlobalType::extract(ty)?;
-        let arg = Arg::from_py(py, val, ty.content(), store.id())?;
+        let arg = Arg::from_py(py, val, ty.content(), store.shared())?;
         let global = store
             .with(py, |mut cx| {
                 let mut scope = wasmtime::RootScope::new(&mut cx);
@@ -67,7 +67,7 @@ impl PyGlobal {
         if ty.mutability() == wasmtime::Mutability::Const {
             return Err(wasmtime_error("global is immutable and cannot be set"));
         }
-        let arg = Arg::from_py(py, val, ty.content(), self.store_id)?;
+        let arg = Arg::from_py(py, val, ty.content(), store.shared())?;
         store
             .with(py, |mut cx| {
                 let mut scope = wasmtime::RootScope::new(&mut cx);

@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 use wasmtime::{Caller, ValRaw};
 
 use crate::core::caller::PyCaller;
+use crate::core::exception;
 use crate::core::store::{CallerScope, Shared, StoreData};
 use crate::core::val::{self, Arg, Kind, Out};
 use crate::errors::{HostError, wasmtime_error};
@@ -24,6 +25,9 @@ use crate::errors::{HostError, wasmtime_error};
 pub enum Source {
     /// `Objects::host_fns[index]` of the store the function belongs to.
     Store(usize),
+    /// `Objects::linked[key]` of the calling store: a `Linker.define_func` function, usable
+    /// from every store the linker hands it to.
+    Linker(u64),
 }
 
 pub struct HostFn {
@@ -47,10 +51,10 @@ impl HostFn {
 
     fn callable(&self, py: Python<'_>, shared: &Shared) -> PyResult<Py<PyAny>> {
         match self.source {
-            Source::Store(index) => shared
-                .host_fn(py, index)
-                .ok_or_else(|| wasmtime_error("host function was cleared by the garbage collector")),
+            Source::Store(index) => shared.host_fn(py, index),
+            Source::Linker(key) => shared.linked_fn(py, key),
         }
+        .ok_or_else(|| wasmtime_error("host function was cleared by the garbage collector"))
     }
 
     /// Creates the wasmtime function in `cx`'s store.
@@ -64,6 +68,21 @@ impl HostFn {
         } else {
             wasmtime::Func::new(cx, ty, move |caller, params, results| guard(|| call_vals(caller, &host, params, results)))
         }
+    }
+}
+
+impl HostFn {
+    /// Defines the function in `linker` as `module::name`, for every store.
+    pub fn define_in(self, linker: &mut wasmtime::Linker<StoreData>, module: &str, name: &str) -> wasmtime::Result<()> {
+        let ty = self.ty.clone();
+        let host = Arc::new(self);
+        if host.is_raw() {
+            // SAFETY: as in `into_func`.
+            unsafe { linker.func_new_unchecked(module, name, ty, move |caller, raw| guard(|| call_raw(caller, &host, raw)))? };
+        } else {
+            linker.func_new(module, name, ty, move |caller, params, results| guard(|| call_vals(caller, &host, params, results)))?;
+        }
+        Ok(())
     }
 }
 
@@ -122,6 +141,12 @@ fn split_results<'py>(host: &HostFn, result: &Bound<'py, PyAny>, mut f: impl FnM
     }
 }
 
+/// The error a host function's Python exception becomes in wasm: a thrown wasm exception for a
+/// `WasmException`, else the exception itself, carried to whoever entered wasm.
+fn raise(py: Python<'_>, err: PyErr, caller: &mut Caller<'_, StoreData>) -> wasmtime::Error {
+    exception::throw(py, &err, caller).unwrap_or_else(|| HostError(err).into())
+}
+
 fn call_raw(mut caller: Caller<'_, StoreData>, host: &HostFn, raw: &mut [MaybeUninit<ValRaw>]) -> wasmtime::Result<()> {
     Python::attach(|py| {
         let shared = caller.data().shared.clone();
@@ -142,7 +167,7 @@ fn call_raw(mut caller: Caller<'_, StoreData>, host: &HostFn, raw: &mut [MaybeUn
                 Ok(())
             })
         };
-        run().map_err(|e| HostError(e).into())
+        run().map_err(|e| raise(py, e, &mut caller))
     })
 }
 
@@ -164,12 +189,12 @@ fn call_vals(
             let types: Vec<_> = host.ty.results().collect();
             let mut converted = Vec::with_capacity(types.len());
             split_results(host, &result, |i, obj| {
-                converted.push(Arg::from_py(py, obj, &types[i], shared.id)?);
+                converted.push(Arg::from_py(py, obj, &types[i], &shared)?);
                 Ok(())
             })?;
             Ok(converted)
         };
-        let args = run().map_err(HostError)?;
+        let args = run().map_err(|e| raise(py, e, &mut caller))?;
         for (slot, arg) in results.iter_mut().zip(args) {
             *slot = arg.into_val(&mut caller)?;
         }

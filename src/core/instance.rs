@@ -11,9 +11,11 @@ use crate::core::func::PyFunc;
 use crate::core::global::PyGlobal;
 use crate::core::memory::PyMemory;
 use crate::core::module::PyModule;
-use crate::core::store;
+use crate::core::shared_memory::PySharedMemory;
+use crate::core::store::{self, Shared};
 use crate::core::table::PyTable;
-use crate::errors::{self, type_error, wasmtime_error};
+use crate::core::tag::PyTag;
+use crate::errors::{type_error, wasmtime_error};
 
 /// A Python handle for an extern, built without running Python code (so it can be made while
 /// the store is borrowed) and turned into a Python object afterwards.
@@ -22,18 +24,20 @@ pub enum Handle {
     Memory(PyMemory),
     Global(PyGlobal),
     Table(PyTable),
-    Unsupported(&'static str),
+    SharedMemory(PySharedMemory),
+    Tag(PyTag),
 }
 
 impl Handle {
-    pub fn new(store_id: u64, ext: wasmtime::Extern) -> Handle {
+    pub fn new(store: &Shared, ext: wasmtime::Extern) -> Handle {
+        let store_id = store.id;
         match ext {
             wasmtime::Extern::Func(f) => Handle::Func(PyFunc::lazy(store_id, f)),
             wasmtime::Extern::Memory(m) => Handle::Memory(PyMemory::new(store_id, m)),
             wasmtime::Extern::Global(g) => Handle::Global(PyGlobal::new(store_id, g)),
             wasmtime::Extern::Table(t) => Handle::Table(PyTable::new(store_id, t)),
-            wasmtime::Extern::SharedMemory(_) => Handle::Unsupported("shared memory"),
-            wasmtime::Extern::Tag(_) => Handle::Unsupported("tag"),
+            wasmtime::Extern::SharedMemory(m) => Handle::SharedMemory(PySharedMemory::wrap(store.engine.engine.clone(), m)),
+            wasmtime::Extern::Tag(t) => Handle::Tag(PyTag::new(store_id, t)),
         }
     }
 
@@ -43,12 +47,15 @@ impl Handle {
             Handle::Memory(m) => Py::new(py, m)?.into_any(),
             Handle::Global(g) => Py::new(py, g)?.into_any(),
             Handle::Table(t) => Py::new(py, t)?.into_any(),
-            Handle::Unsupported(what) => return Err(wasmtime_error(format!("{what} externs are not supported yet"))),
+            Handle::SharedMemory(m) => Py::new(py, m)?.into_any(),
+            Handle::Tag(t) => Py::new(py, t)?.into_any(),
         })
     }
 
-    /// The extern behind a Python import value, checked to belong to store `store_id`.
-    pub fn extern_of(obj: &Bound<'_, PyAny>, store_id: u64) -> PyResult<wasmtime::Extern> {
+    /// The extern behind a Python import value, checked to belong to `store` (a shared memory:
+    /// to its engine).
+    pub fn extern_of(obj: &Bound<'_, PyAny>, store: &Shared) -> PyResult<wasmtime::Extern> {
+        let store_id = store.id;
         let (id, ext) = if let Ok(f) = obj.cast::<PyFunc>() {
             (f.get().store_id, wasmtime::Extern::Func(f.get().func))
         } else if let Ok(m) = obj.cast::<PyMemory>() {
@@ -57,6 +64,14 @@ impl Handle {
             (g.get().store_id, wasmtime::Extern::Global(g.get().global))
         } else if let Ok(t) = obj.cast::<PyTable>() {
             (t.get().store_id, wasmtime::Extern::Table(t.get().table))
+        } else if let Ok(t) = obj.cast::<PyTag>() {
+            (t.get().store_id, wasmtime::Extern::Tag(t.get().tag))
+        } else if let Ok(m) = obj.cast::<PySharedMemory>() {
+            let m = m.get();
+            if !wasmtime::Engine::same(&m.engine, &store.engine.engine) {
+                return Err(wasmtime_error("shared memory used with a store of another engine"));
+            }
+            (store_id, wasmtime::Extern::SharedMemory(m.memory()?))
         } else {
             return Err(type_error("expected a Func, Global, Memory, SharedMemory, Tag, or Table"));
         };
@@ -71,8 +86,8 @@ static INSTANCE_EXPORTS: PyOnceLock<Py<pyo3::types::PyType>> = PyOnceLock::new()
 
 #[pyclass(frozen, module = "wasmtime", name = "Instance")]
 pub struct PyInstance {
-    store_id: u64,
-    instance: wasmtime::Instance,
+    pub store_id: u64,
+    pub instance: wasmtime::Instance,
     exports: OnceLock<Py<PyAny>>,
 }
 
@@ -97,11 +112,10 @@ impl PyInstance {
         let id = store.id();
         let externs = imports
             .try_iter()?
-            .map(|i| Handle::extern_of(&i?, id))
+            .map(|i| Handle::extern_of(&i?, store.shared()))
             .collect::<PyResult<Vec<_>>>()?;
         let instance = store
-            .run(py, move |mut cx| wasmtime::Instance::new(&mut cx, &module, &externs))?
-            .map_err(errors::from_call)?;
+            .call(py, move |mut cx| wasmtime::Instance::new(&mut cx, &module, &externs))?;
         Ok(PyInstance::new(id, instance))
     }
 
@@ -112,10 +126,10 @@ impl PyInstance {
         }
         let store = store::resolve(store)?;
         store.check(self.store_id)?;
-        let id = self.store_id;
+        let shared = store.shared();
         let items = store.with(py, |mut cx| {
             let exports = self.instance.exports(&mut cx);
-            exports.map(|e| (e.name().to_string(), Handle::new(id, e.into_extern()))).collect::<Vec<_>>()
+            exports.map(|e| (e.name().to_string(), Handle::new(shared, e.into_extern()))).collect::<Vec<_>>()
         })?;
         let mut names = Vec::with_capacity(items.len());
         let mut values = Vec::with_capacity(items.len());

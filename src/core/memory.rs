@@ -40,10 +40,60 @@ impl PyMemory {
 }
 
 /// Python slice bounds over `[0, len)`: negative counts from the end, out of range clamps.
-fn clamp(index: i64, len: usize) -> usize {
+pub fn clamp(index: i64, len: usize) -> usize {
     let len = len as i64;
     let i = if index < 0 { index + len } else { index };
     i.clamp(0, len) as usize
+}
+
+/// A ctypes `POINTER(c_ubyte)` to `addr`.
+pub fn ctypes_pointer<'py>(py: Python<'py>, addr: usize) -> PyResult<Bound<'py, PyAny>> {
+    let ctypes = py.import("ctypes")?;
+    let ptr_type = ctypes.getattr("POINTER")?.call1((ctypes.getattr("c_ubyte")?,))?;
+    ctypes.getattr("cast")?.call1((addr, ptr_type))
+}
+
+/// The bytes of a `write` argument: bytes, bytearray, or anything `bytearray()` accepts.
+pub fn bytes_of(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    Ok(if let Ok(b) = value.cast::<PyBytes>() {
+        b.as_bytes().to_vec()
+    } else if let Ok(b) = value.cast::<PyByteArray>() {
+        b.to_vec()
+    } else {
+        PyByteArray::from(value)?.to_vec()
+    })
+}
+
+/// Where a write of `n` bytes at `start` goes in a memory of `len` bytes (wasmtime-py's rules):
+/// `None` for an empty write, `IndexError` if `start` or the end is out of range.
+pub fn write_start(start: Option<i64>, n: usize, len: usize) -> PyResult<Option<usize>> {
+    let start = start.unwrap_or(0);
+    let start = if start < 0 { start + len as i64 } else { start };
+    if start < 0 || start as usize >= len {
+        return Err(PyIndexError::new_err("index out of range"));
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    let start = start as usize;
+    if start + n > len {
+        return Err(PyIndexError::new_err("index out of range"));
+    }
+    Ok(Some(start))
+}
+
+/// A new `bytearray` of `n` bytes filled by `fill` (which must not run Python code).
+pub fn new_bytearray<'py>(py: Python<'py>, n: usize, fill: impl FnOnce(*mut u8) -> PyResult<()>) -> PyResult<Bound<'py, PyByteArray>> {
+    // Allocate first (uninitialised: one pass over the bytes, not two), then fill.
+    // SAFETY: a NULL source with a length makes a bytearray of that size; errors are NULL.
+    let out = unsafe {
+        let ptr = ffi::PyByteArray_FromStringAndSize(std::ptr::null(), n as ffi::Py_ssize_t);
+        Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyByteArray>()
+    };
+    // SAFETY: the bytearray is ours alone; its buffer holds `n` bytes.
+    let dst = unsafe { ffi::PyByteArray_AsString(out.as_ptr()) } as *mut u8;
+    fill(dst)?;
+    Ok(out)
 }
 
 #[pymethods]
@@ -104,9 +154,7 @@ impl PyMemory {
     fn data_ptr<'py>(&self, py: Python<'py>, store: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store(store)?;
         let (base, _) = self.span(py, &store)?;
-        let ctypes = py.import("ctypes")?;
-        let ptr_type = ctypes.getattr("POINTER")?.call1((ctypes.getattr("c_ubyte")?,))?;
-        ctypes.getattr("cast")?.call1((base, ptr_type))
+        ctypes_pointer(py, base)
     }
 
     /// Unsafe by contract: a ctypes `c_ubyte` array over `[offset, offset + size)`, unchecked.
@@ -134,21 +182,13 @@ impl PyMemory {
         let start = clamp(start.unwrap_or(0), len);
         let stop = stop.map_or(len, |s| clamp(s, len));
         let n = stop.saturating_sub(start);
-        // Allocate first (uninitialised: one pass over the bytes, not two), then copy with the
-        // store borrowed: no Python code runs in between.
-        // SAFETY: a NULL source with a length makes a bytearray of that size; errors are NULL.
-        let out = unsafe {
-            let ptr = ffi::PyByteArray_FromStringAndSize(std::ptr::null(), n as ffi::Py_ssize_t);
-            Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyByteArray>()
-        };
-        // SAFETY: the bytearray is ours alone; its buffer holds `n` bytes.
-        let dst = unsafe { ffi::PyByteArray_AsString(out.as_ptr()) } as *mut u8;
-        store.with(py, |cx| {
-            let src = &self.memory.data(&cx)[start..start + n];
-            // SAFETY: `src` and `dst` are `n` bytes, distinct allocations.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
-        })?;
-        Ok(out)
+        new_bytearray(py, n, |dst| {
+            store.with(py, |cx| {
+                let src = &self.memory.data(&cx)[start..start + n];
+                // SAFETY: `src` and `dst` are `n` bytes, distinct allocations.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, n) };
+            })
+        })
     }
 
     /// Writes `value` (bytes-like) at `start` (negative counts from the end); returns the
@@ -156,26 +196,11 @@ impl PyMemory {
     #[pyo3(signature = (store, value, start=None))]
     fn write(&self, py: Python<'_>, store: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, start: Option<i64>) -> PyResult<usize> {
         let store = self.store(store)?;
-        let data: Vec<u8> = if let Ok(b) = value.cast::<PyBytes>() {
-            b.as_bytes().to_vec()
-        } else if let Ok(b) = value.cast::<PyByteArray>() {
-            b.to_vec()
-        } else {
-            PyByteArray::from(value)?.to_vec()
-        };
+        let data = bytes_of(value)?;
         let (_, len) = self.span(py, &store)?;
-        let start = start.unwrap_or(0);
-        let start = if start < 0 { start + len as i64 } else { start };
-        if start < 0 || start as usize >= len {
-            return Err(PyIndexError::new_err("index out of range"));
-        }
-        if data.is_empty() {
+        let Some(start) = write_start(start, data.len(), len)? else {
             return Ok(0);
-        }
-        let start = start as usize;
-        if start + data.len() > len {
-            return Err(PyIndexError::new_err("index out of range"));
-        }
+        };
         store.with(py, |mut cx| self.memory.write(&mut cx, start, &data))?.map_err(errors::msg)?;
         Ok(data.len())
     }

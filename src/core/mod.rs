@@ -3,15 +3,20 @@
 pub mod caller;
 pub mod config;
 pub mod engine;
+pub mod exception;
 pub mod frame;
 pub mod func;
 pub mod global;
 pub mod host;
 pub mod instance;
+pub mod instance_pre;
+pub mod linker;
 pub mod memory;
 pub mod module;
+pub mod shared_memory;
 pub mod store;
 pub mod table;
+pub mod tag;
 pub mod types;
 pub mod val;
 

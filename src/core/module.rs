@@ -62,6 +62,15 @@ impl PyModule {
         self.module.get()
     }
 
+    pub fn wrap(module: wasmtime::Module) -> Self {
+        PyModule { module: Closable::new(module) }
+    }
+
+    /// The module behind `obj`, which must be a `Module` (`TypeError` otherwise).
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<wasmtime::Module> {
+        obj.cast::<PyModule>().map_err(|_| errors::type_error("expected a `Module`"))?.get().module()
+    }
+
     fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
         let bytes = source_bytes(wasm)?;

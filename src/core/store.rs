@@ -15,9 +15,11 @@
 //!   `WasmtimeError`; nothing ever blocks, so nothing can deadlock.
 //! * **Python objects live where the GC sees them.** Host callables and `Store.data` sit in
 //!   [`Objects`], reported by `__traverse__` and dropped by `__clear__`; the closures that
-//!   wasmtime owns hold only indices into it. Later issues add here, in [`StoreData`]: the WASI p1
-//!   context, the wasi-http context and resource table, the Extism plugin state; in [`Objects`]:
-//!   externref payloads.
+//!   wasmtime owns hold only indices into it (or, for `Linker.define_func` functions, a key into
+//!   [`Objects::linked`], filled from the linker whenever it hands its functions to this store).
+//!   Externref payloads are registered in [`Objects::externs`]. Later issues add here, in
+//!   [`StoreData`]: the WASI p1 context, the wasi-http context and resource table, the Extism
+//!   plugin state.
 //! * **Interruption.** Each store has an epoch deadline callback (see `engine.rs`): it enforces
 //!   the user's epoch deadline, runs Python signal handlers on the main thread (so Ctrl-C raises
 //!   `KeyboardInterrupt` out of running wasm) and honours [`Shared::interrupt`], which
@@ -27,8 +29,9 @@
 //!   segment (`stacker`), so deep recursion traps instead of overflowing a small thread stack.
 
 use std::cell::UnsafeCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
@@ -37,6 +40,7 @@ use wasmtime::{AsContextMut, StoreContextMut};
 
 use crate::core::caller::PyCaller;
 use crate::core::engine::{EngineState, PyEngine};
+use crate::core::val::ExternCell;
 use crate::core::{GilCell, thread_token};
 use crate::errors::{self, HostError, wasmtime_error};
 
@@ -68,6 +72,29 @@ pub struct Objects {
     pub data: Option<Py<PyAny>>,
     /// Host callables of `Func(store, ty, callable)`, by index; `None` once cleared by the GC.
     pub host_fns: Vec<Option<Py<PyAny>>>,
+    /// Callables of `Linker.define_func` functions this store may call, by linker function key.
+    pub linked: HashMap<u64, Py<PyAny>>,
+    /// Payloads of the externrefs made in this store; dead entries are swept as it grows.
+    externs: Vec<Weak<ExternCell>>,
+    /// Length of `externs` after the last sweep.
+    swept: usize,
+}
+
+impl Objects {
+    pub fn add_extern(&mut self, cell: &Arc<ExternCell>) {
+        if self.externs.len() >= 2 * self.swept.max(32) {
+            self.externs.retain(|w| w.strong_count() > 0);
+            self.swept = self.externs.len();
+        }
+        self.externs.push(Arc::downgrade(cell));
+    }
+
+    /// Makes the callables of linker functions available to this store's functions.
+    pub fn link(&mut self, py: Python<'_>, funcs: &[(u64, Py<PyAny>)]) {
+        for (key, f) in funcs {
+            self.linked.entry(*key).or_insert_with(|| f.clone_ref(py));
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -87,6 +114,17 @@ impl Shared {
     /// The callable of a store-owned host function.
     pub fn host_fn(&self, py: Python<'_>, index: usize) -> Option<Py<PyAny>> {
         self.objects(py, |o| o.host_fns.get(index).and_then(|f| f.as_ref().map(|f| f.clone_ref(py))))
+    }
+
+    /// The callable of a linker function, as handed to this store.
+    pub fn linked_fn(&self, py: Python<'_>, key: u64) -> Option<Py<PyAny>> {
+        self.objects(py, |o| o.linked.get(&key).map(|f| f.clone_ref(py)))
+    }
+
+    /// True if another thread runs wasm in this store now (it may drop externrefs meanwhile).
+    fn running_elsewhere(&self) -> bool {
+        let busy = self.busy.load(Ordering::Relaxed);
+        busy != 0 && busy != thread_token()
     }
 
     pub fn depth(&self, py: Python<'_>) -> usize {
@@ -183,7 +221,7 @@ impl PyStore {
             busy: AtomicU64::new(0),
             interrupt: AtomicBool::new(false),
             callers: GilCell::new(Vec::new()),
-            objects: GilCell::new(Objects { data, host_fns: Vec::new() }),
+            objects: GilCell::new(Objects { data, ..Default::default() }),
         });
         let data = StoreData {
             shared: shared.clone(),
@@ -305,6 +343,18 @@ impl StoreRef<'_> {
         // SAFETY: `ctx` checked that this thread may use the store now; the context does not
         // outlive `f`, which runs no Python code, so no other reference is made meanwhile.
         Ok(f(unsafe { ctx.context() }))
+    }
+
+    /// Runs wasm (as [`StoreRef::run`]) and maps a failure to its Python exception; an uncaught
+    /// wasm exception is taken out of the store while the store is still at hand.
+    pub fn call<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(StoreContextMut<'_, StoreData>) -> wasmtime::Result<R> + Send,
+    ) -> PyResult<R> {
+        let id = self.id();
+        self.run(py, move |mut cx| f(cx.as_context_mut()).map_err(|e| crate::core::exception::take(cx, e, id)))?
+            .map_err(errors::from_call)
     }
 
     /// Runs wasm: releases the GIL, marks the store busy for the outermost entry, and makes
@@ -507,8 +557,22 @@ impl PyStore {
         if let Some(d) = &objects.data {
             visit.call(d)?;
         }
-        for f in objects.host_fns.iter().flatten() {
+        for f in objects.host_fns.iter().flatten().chain(objects.linked.values()) {
             visit.call(f)?;
+        }
+        // While another thread runs wasm here its GC may drop payloads: report none then
+        // (reporting fewer references only makes the collector keep more alive).
+        if !self.shared.running_elsewhere() {
+            for cell in &objects.externs {
+                if cell.strong_count() == 0 {
+                    continue;
+                }
+                // SAFETY: the cell is alive (checked above) and cannot die meanwhile: only this
+                // store's wasm (not running, checked above) or the store's own drop release it.
+                if let Some(obj) = unsafe { (*cell.as_ptr()).peek() } {
+                    visit.call(obj)?;
+                }
+            }
         }
         Ok(())
     }
@@ -516,8 +580,11 @@ impl PyStore {
     fn __clear__(&self) {
         // SAFETY: tp_clear runs with the GIL held.
         let py = unsafe { Python::assume_attached() };
-        let dropped = self.shared.objects(py, |o| (o.data.take(), std::mem::take(&mut o.host_fns)));
-        drop(dropped);
+        let (data, fns, linked, externs) = self.shared.objects(py, |o| {
+            (o.data.take(), std::mem::take(&mut o.host_fns), std::mem::take(&mut o.linked), std::mem::take(&mut o.externs))
+        });
+        let payloads: Vec<_> = externs.iter().filter_map(Weak::upgrade).filter_map(|c| c.clear(py)).collect();
+        drop((data, fns, linked, payloads));
     }
 }
 

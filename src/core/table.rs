@@ -44,7 +44,7 @@ impl PyTable {
     fn construct(py: Python<'_>, store: &Bound<'_, PyAny>, ty: &Bound<'_, PyAny>, init: &Bound<'_, PyAny>) -> PyResult<Self> {
         let store = store::resolve(store)?;
         let ty = PyTableType::extract(ty)?;
-        let arg = Arg::from_py(py, init, &wasmtime::ValType::Ref(ty.element().clone()), store.id())?;
+        let arg = Arg::from_py(py, init, &wasmtime::ValType::Ref(ty.element().clone()), store.shared())?;
         let table = store
             .with(py, |mut cx| {
                 let mut scope = wasmtime::RootScope::new(&mut cx);
@@ -69,7 +69,7 @@ impl PyTable {
     fn grow(&self, py: Python<'_>, store: &Bound<'_, PyAny>, amt: &Bound<'_, PyAny>, init: &Bound<'_, PyAny>) -> PyResult<u64> {
         let amt = index(amt)?;
         let store = self.store(store)?;
-        let arg = Arg::from_py(py, init, &self.element(py, &store)?, self.store_id)?;
+        let arg = Arg::from_py(py, init, &self.element(py, &store)?, store.shared())?;
         store
             .with(py, |mut cx| {
                 let mut scope = wasmtime::RootScope::new(&mut cx);
@@ -101,7 +101,7 @@ impl PyTable {
     fn set(&self, py: Python<'_>, store: &Bound<'_, PyAny>, idx: &Bound<'_, PyAny>, val: &Bound<'_, PyAny>) -> PyResult<()> {
         let idx = index(idx)?;
         let store = self.store(store)?;
-        let arg = Arg::from_py(py, val, &self.element(py, &store)?, self.store_id)?;
+        let arg = Arg::from_py(py, val, &self.element(py, &store)?, store.shared())?;
         store
             .with(py, |mut cx| {
                 let mut scope = wasmtime::RootScope::new(&mut cx);

@@ -2,8 +2,13 @@
 //!
 //! Two paths: numeric signatures convert straight to and from `ValRaw` (the `call_unchecked`
 //! fast path); signatures with references go through [`Arg`]/[`Out`], Rust-only intermediates
-//! that can cross `Python::detach` (externref payloads are `Arc<Py<PyAny>>`, cloned without
-//! the GIL and dropped through PyO3's deferred decref when wasm lets them go).
+//! that can cross `Python::detach`.
+//!
+//! An externref's payload is an [`ExternCell`]: one strong reference to the Python object, made
+//! under the GIL when the value enters wasm and registered with the store (`Objects::externs`)
+//! so that the store's `__traverse__` reports it and `__clear__` can break cycles through it.
+//! wasmtime owns the `Arc`; when its GC drops the externref (or the store dies) the reference
+//! goes, through PyO3's deferred decref if the GIL is not held.
 //!
 //! Python -> wasm (as wasmtime-py): `int` (and `bool`) wrap to i32/i64, `float` goes to f32/f64
 //! (f32 rounds), any object is an externref (`None` is null), a `Func` or `None` is a funcref,
@@ -18,7 +23,8 @@ use pyo3::types::{PyFloat, PyInt};
 use wasmtime::{AsContextMut, ValRaw};
 
 use crate::core::func::PyFunc;
-use crate::core::store::StoreData;
+use crate::core::GilCell;
+use crate::core::store::{Shared, StoreData};
 use crate::core::types::PyValType;
 use crate::errors::wasmtime_error;
 
@@ -117,14 +123,47 @@ pub fn from_raw(py: Python<'_>, raw: &ValRaw, kind: Kind) -> PyResult<Py<PyAny>>
     })
 }
 
+/// The payload of an externref made from Python: one reference to the object. `None` once the
+/// store's `__clear__` broke a reference cycle through it (the store is garbage by then).
+pub struct ExternCell(GilCell<Option<Py<PyAny>>>);
+
+impl ExternCell {
+    /// Registers a new payload for `obj` with the store.
+    pub fn new(py: Python<'_>, shared: &Shared, obj: Py<PyAny>) -> Arc<ExternCell> {
+        let cell = Arc::new(ExternCell(GilCell::new(Some(obj))));
+        shared.objects(py, |o| o.add_extern(&cell));
+        cell
+    }
+
+    pub fn get(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        // SAFETY: GIL held; the borrow ends before any Python code runs.
+        unsafe { self.0.get(py) }.as_ref().map(|o| o.clone_ref(py))
+    }
+
+    /// The object, for `__traverse__`.
+    ///
+    /// # Safety
+    /// The GIL is held and no other thread can drop or clear the cell meanwhile.
+    pub unsafe fn peek(&self) -> Option<&Py<PyAny>> {
+        // SAFETY: see the method contract.
+        unsafe { (*self.0.0.get()).as_ref() }
+    }
+
+    pub fn clear(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        // SAFETY: GIL held; the borrow ends before the taken object is dropped by the caller.
+        unsafe { self.0.get(py) }.take()
+    }
+}
+
 /// A Python value converted for a wasm slot, ready to cross into wasm without the GIL.
 pub enum Arg {
     Val(wasmtime::Val),
-    Extern(Option<Arc<Py<PyAny>>>),
+    Extern(Option<Arc<ExternCell>>),
 }
 
 impl Arg {
-    pub fn from_py(py: Python<'_>, obj: &Bound<'_, PyAny>, ty: &wasmtime::ValType, store_id: u64) -> PyResult<Arg> {
+    pub fn from_py(py: Python<'_>, obj: &Bound<'_, PyAny>, ty: &wasmtime::ValType, shared: &Shared) -> PyResult<Arg> {
+        let store_id = shared.id;
         let kind = Kind::of(ty);
         if kind.is_numeric() {
             let raw = to_raw(obj, kind)?;
@@ -136,10 +175,10 @@ impl Arg {
             }));
         }
         if let Ok(v) = obj.cast::<PyVal>() {
-            return v.get().to_arg(py, kind, store_id);
+            return v.get().to_arg(py, kind, shared);
         }
         match kind {
-            Kind::ExternRef => Ok(Arg::Extern((!obj.is_none()).then(|| Arc::new(obj.clone().unbind())))),
+            Kind::ExternRef => Ok(Arg::Extern((!obj.is_none()).then(|| ExternCell::new(py, shared, obj.clone().unbind())))),
             Kind::FuncRef => {
                 if obj.is_none() {
                     return Ok(Arg::Val(wasmtime::Val::FuncRef(None)));
@@ -166,9 +205,10 @@ impl Arg {
 }
 
 /// A wasm value taken out of the store, ready to become a Python value under the GIL.
+#[derive(Clone)]
 pub enum Out {
     Val(wasmtime::Val),
-    Extern(Option<Arc<Py<PyAny>>>),
+    Extern(Option<Arc<ExternCell>>),
 }
 
 impl Out {
@@ -177,7 +217,7 @@ impl Out {
             wasmtime::Val::ExternRef(None) => Out::Extern(None),
             wasmtime::Val::ExternRef(Some(r)) => {
                 let data = r.data(&cx)?;
-                Out::Extern(data.and_then(|d| d.downcast_ref::<Arc<Py<PyAny>>>()).cloned())
+                Out::Extern(data.and_then(|d| d.downcast_ref::<Arc<ExternCell>>()).cloned())
             }
             other => Out::Val(*other),
         })
@@ -186,7 +226,7 @@ impl Out {
     pub fn into_py(self, py: Python<'_>, store_id: u64) -> PyResult<Py<PyAny>> {
         Ok(match self {
             Out::Extern(None) => py.None(),
-            Out::Extern(Some(obj)) => obj.clone_ref(py),
+            Out::Extern(Some(cell)) => cell.get(py).unwrap_or_else(|| py.None()),
             Out::Val(wasmtime::Val::I32(v)) => v.into_pyobject(py)?.into_any().unbind(),
             Out::Val(wasmtime::Val::I64(v)) => v.into_pyobject(py)?.into_any().unbind(),
             Out::Val(wasmtime::Val::F32(v)) => (f32::from_bits(v) as f64).into_pyobject(py)?.into_any().unbind(),
@@ -240,9 +280,10 @@ impl PyVal {
         }
     }
 
-    fn to_arg(&self, py: Python<'_>, kind: Kind, store_id: u64) -> PyResult<Arg> {
+    fn to_arg(&self, py: Python<'_>, kind: Kind, shared: &Shared) -> PyResult<Arg> {
+        let store_id = shared.id;
         match (&self.v, kind) {
-            (V::ExternRef(o), Kind::ExternRef) => Ok(Arg::Extern(o.as_ref().map(|o| Arc::new(o.clone_ref(py))))),
+            (V::ExternRef(o), Kind::ExternRef) => Ok(Arg::Extern(o.as_ref().map(|o| ExternCell::new(py, shared, o.clone_ref(py))))),
             (V::FuncRef(None), Kind::FuncRef) => Ok(Arg::Val(wasmtime::Val::FuncRef(None))),
             (V::FuncRef(Some(f)), Kind::FuncRef) => {
                 let f = f.get();

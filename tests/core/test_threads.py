@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -226,3 +227,127 @@ def test_increment_epoch_from_host_function() -> None:
     with pytest.raises(Trap) as info:
         run(store)
     assert info.value.trap_code == TrapCode.INTERRUPT
+
+
+# Two stores running wasm in parallel, proved without timing by a handshake over a shared
+# memory, is tested in test_shared_memory.py (test_two_threads_run_wasm_in_parallel).
+
+PAUSE_WAT = """
+(module
+  (import "" "pause" (func $pause (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "g") (mut i32) (i32.const 5))
+  (table (export "t") 1 funcref)
+  (func (export "run") (param i32) (result i32) local.get 0 call $pause i32.const 1 i32.add)
+  (func (export "one") (result i32) i32.const 1))
+"""
+
+
+def test_other_thread_gets_in_use_error_during_host_callback() -> None:
+    # The worker's call is parked inside a host function; every use of its store from other
+    # threads fails at once, and the worker's call still returns the right value afterwards.
+    store = Store()
+    entered = threading.Event()
+    proceed = threading.Event()
+
+    def pause(x: int) -> int:
+        entered.set()
+        if not proceed.wait(30):
+            raise RuntimeError("never released")
+        return x * 2
+
+    module = Module(store.engine, PAUSE_WAT)
+    pause_func = Func(store, FuncType([ValType.i32()], [ValType.i32()]), pause)
+    ex = Instance(store, module, [pause_func]).exports(store)
+    out: list[Any] = []
+    worker = threading.Thread(target=lambda: out.append(ex["run"](store, 20)))
+    worker.start()
+    try:
+        assert entered.wait(10)
+        attempts: dict[str, Callable[[], Any]] = {
+            "call": lambda: ex["one"](store),
+            "host func": lambda: pause_func(store, 1),
+            "memory": lambda: ex["memory"].read(store, 0, 1),
+            "global": lambda: ex["g"].value(store),
+            "table": lambda: ex["t"].size(store),
+            "instance": lambda: Instance(store, module, [pause_func]),
+            "gc": store.gc,
+        }
+        results = {name: run_in_thread(fn, 5) for name, fn in attempts.items()}
+        # The main thread is "another thread" too.
+        with pytest.raises(WasmtimeError, match="in use by another thread"):
+            ex["one"](store)
+    finally:
+        proceed.set()
+        worker.join(10)
+    assert not worker.is_alive()
+    assert out == [41]
+    for name, (finished, result) in results.items():
+        assert finished, f"{name}: blocked instead of raising"
+        kind, value = result
+        assert kind == "err", f"{name}: returned {value!r}"
+        assert isinstance(value, WasmtimeError), f"{name}: {value!r}"
+        assert "in use by another thread" in str(value), f"{name}: {value}"
+    # The store is free again.
+    assert ex["one"](store) == 1
+    assert ex["g"].value(store) == 5
+    assert ex["run"](store, 1) == 3
+
+
+def test_other_thread_gets_in_use_error_while_wasm_spins() -> None:
+    # The worker's wasm spins (no host call) on a flag in a shared memory that the main thread
+    # can set without touching the worker's store; meanwhile the store is in use.
+    from wasmtime import Limits, MemoryType, SharedMemory
+
+    config = Config()
+    config.shared_memory = True
+    config.consume_fuel = True  # bounds the spin if the flag is never seen
+    engine = Engine(config)
+    shm = SharedMemory(engine, MemoryType(Limits(1, 1), shared=True))
+    store = Store(engine)
+    store.set_fuel(20 * 10**9)
+    module = Module(
+        engine,
+        """
+        (module
+          (import "" "m" (memory 1 1 shared))
+          ;; Raises the byte at 0, spins until the i32 at 4 is non-zero, returns it plus $x.
+          (func (export "run") (param $x i32) (result i32)
+            (local $v i32)
+            (i32.atomic.store8 (i32.const 0) (i32.const 1))
+            (loop $spin
+              (local.set $v (i32.atomic.load (i32.const 4)))
+              (br_if $spin (i32.eqz (local.get $v))))
+            (i32.add (local.get $v) (local.get $x)))
+          (func (export "one") (result i32) i32.const 1))
+        """,
+    )
+    ex = Instance(store, module, [shm]).exports(store)
+    out: list[Any] = []
+
+    def work() -> None:
+        try:
+            out.append(("ok", ex["run"](store, 30)))
+        except BaseException as e:  # noqa: BLE001
+            out.append(("err", e))
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        for _ in range(10_000):
+            if shm.read(0, 1) == bytearray(b"\x01") or not worker.is_alive():
+                break
+            time.sleep(0.001)
+        assert shm.read(0, 1) == bytearray(b"\x01"), f"worker never entered wasm: {out}"
+        with pytest.raises(WasmtimeError, match="in use by another thread"):
+            ex["one"](store)
+        finished, result = run_in_thread(lambda: store.gc(), 5)
+        assert finished
+        assert result[0] == "err"
+        assert "in use by another thread" in str(result[1])
+    finally:
+        shm.write((12).to_bytes(4, "little"), 4)
+        worker.join(60)
+    assert not worker.is_alive()
+    assert out == [("ok", 42)]
+    assert ex["one"](store) == 1

@@ -13,6 +13,16 @@ pub struct Sig {
     pub results: Vec<wasmtime::ValType>,
 }
 
+impl Sig {
+    pub fn of(ty: &wasmtime::FuncType) -> Sig {
+        Sig { params: ty.params().collect(), results: ty.results().collect() }
+    }
+
+    pub fn to_wasmtime(self, engine: &wasmtime::Engine) -> wasmtime::FuncType {
+        wasmtime::FuncType::new(engine, self.params, self.results)
+    }
+}
+
 #[pyclass(frozen, module = "wasmtime", name = "FuncType")]
 pub struct PyFuncType {
     sig: Closable<Sig>,
@@ -20,7 +30,16 @@ pub struct PyFuncType {
 
 impl PyFuncType {
     pub fn from_wasmtime(ty: &wasmtime::FuncType) -> Self {
-        PyFuncType { sig: Closable::new(Sig { params: ty.params().collect(), results: ty.results().collect() }) }
+        Self::from_sig(Sig::of(ty))
+    }
+
+    pub fn from_sig(sig: Sig) -> Self {
+        PyFuncType { sig: Closable::new(sig) }
+    }
+
+    /// Takes the signature out, closing this object (`TagType(functype)` consumes it).
+    pub fn take(&self) -> PyResult<Sig> {
+        self.sig.take()
     }
 
     pub fn sig(&self) -> PyResult<Sig> {
@@ -28,8 +47,7 @@ impl PyFuncType {
     }
 
     pub fn to_wasmtime(&self, engine: &wasmtime::Engine) -> PyResult<wasmtime::FuncType> {
-        let sig = self.sig()?;
-        Ok(wasmtime::FuncType::new(engine, sig.params, sig.results))
+        Ok(self.sig()?.to_wasmtime(engine))
     }
 
     pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<Sig> {
@@ -62,7 +80,7 @@ impl PyFuncType {
         to_list(py, &self.sig()?.results)
     }
 
-    fn __repr__(&self) -> PyResult<String> {
+    pub fn __repr__(&self) -> PyResult<String> {
         let sig = self.sig()?;
         let names = |t: &[wasmtime::ValType]| t.iter().map(PyValType::name).collect::<Vec<_>>().join(", ");
         Ok(format!("FuncType([{}], [{}])", names(&sig.params), names(&sig.results)))

@@ -1,13 +1,14 @@
 //! The type classes: `ValType`, `FuncType`, `GlobalType`, `TableType`, `MemoryType`, `Limits`,
-//! `ImportType`, `ExportType`. All are immutable values; the `Managed` ones can be closed.
+//! `ImportType`, `ExportType`, `TagType`. All are immutable values; the `Managed` ones can be closed.
 
 mod exporttype;
-mod functype;
+pub mod functype;
 mod globaltype;
 mod importtype;
 mod limits;
 mod memorytype;
 mod tabletype;
+mod tagtype;
 mod valtype;
 
 pub use exporttype::PyExportType;
@@ -17,11 +18,11 @@ pub use importtype::PyImportType;
 pub use limits::PyLimits;
 pub use memorytype::PyMemoryType;
 pub use tabletype::PyTableType;
+pub use tagtype::PyTagType;
 pub use valtype::PyValType;
 
 use pyo3::prelude::*;
 
-use crate::errors::wasmtime_error;
 
 /// The Python type object for an import's or export's type.
 pub fn extern_type(py: Python<'_>, ty: &wasmtime::ExternType) -> PyResult<Py<PyAny>> {
@@ -30,6 +31,6 @@ pub fn extern_type(py: Python<'_>, ty: &wasmtime::ExternType) -> PyResult<Py<PyA
         wasmtime::ExternType::Global(g) => Py::new(py, PyGlobalType::from_wasmtime(g.clone()))?.into_any(),
         wasmtime::ExternType::Table(t) => Py::new(py, PyTableType::from_wasmtime(t.clone()))?.into_any(),
         wasmtime::ExternType::Memory(m) => Py::new(py, PyMemoryType::from_wasmtime(m.clone()))?.into_any(),
-        wasmtime::ExternType::Tag(_) => return Err(wasmtime_error("tag types are not supported yet")),
+        wasmtime::ExternType::Tag(t) => Py::new(py, PyTagType::from_wasmtime(t))?.into_any(),
     })
 }
