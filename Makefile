@@ -43,6 +43,7 @@ test: build
 lint: venv
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --release -- -D warnings
 	$(VENV)/bin/ruff check python tests bench examples
+	$(VENV)/bin/ruff format --check python tests bench examples
 
 bench: build
 	$(PY) bench/bench.py

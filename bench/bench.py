@@ -106,6 +106,11 @@ class Case:
     ``stmt`` is either one string for both sides or a dict keyed by side.
     ``check`` is a JSON-able value computed once before timing; the parent
     warns if ours and ref disagree on it (catches broken workloads).
+
+    ``setup`` is code run before *every* execution of ``stmt``, untimed (for
+    statements that need fresh state each time, e.g. a new engine); each
+    sample is then one execution. ``skip`` is a reason this side cannot run
+    the row at all (e.g. the API is missing); the row shows ``n/a (skip)``.
     """
 
     row: str
@@ -117,6 +122,8 @@ class Case:
     gc: bool = False  # keep the GC on while timing (allocation-heavy cases)
     repeat: int | None = None
     sample_s: float | None = None
+    setup: str | None = None
+    skip: str | None = None
 
     def stmt_for(self, side: str) -> str:
         return self.stmt[side] if isinstance(self.stmt, dict) else self.stmt
@@ -208,6 +215,23 @@ SMALL_WAT = """
     i32.load))
 """
 
+# One memory page, one global, a couple of functions: a typical small module
+# for the per-instance cost rows.
+PRE_WAT = """
+(module
+  (memory (export "mem") 1)
+  (global $g (export "g") (mut i32) (i32.const 42))
+  (func (export "get") (param i32) (result i32)
+    local.get 0
+    i32.load)
+  (func (export "bump") (result i32)
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (global.get $g)))
+"""
+
+# Limits of the pool for the pooling-allocator row (Wasmtime's defaults, spelled out).
+POOLING = {"total_core_instances": 1000, "total_memories": 1000, "total_tables": 1000}
+
 COMPUTE_N = 10_000_000
 # Loops $n times doing dependent i32 arithmetic (no memory traffic), so the
 # time is dominated by the loop body plus whatever per-iteration checks
@@ -229,6 +253,47 @@ COMPUTE_WAT = """
         (br_if $top (i32.lt_s (local.get $i) (local.get $n)))))
     (local.get $acc)))
 """
+
+
+# A ~1.8 MB binary module shaped like the issue's (compiles in ~40 ms): BIG_FUNCS functions of
+# straight-line i32 arithmetic (BIG_STEPS multiply/shift/xor steps each) plus BIG_DATA bytes of
+# data segment, for the compile/deserialize/cache rows. (3000 functions and no data also make
+# 1.8 MB, but compile in ~320 ms and deserialize in ~1.2 ms: code dominates.)
+BIG_FUNCS = 300
+BIG_STEPS = 23
+BIG_DATA = 1_600_000
+
+
+def big_wat() -> str:
+    funcs = []
+    for i in range(BIG_FUNCS):
+        steps = "".join(
+            f"(local.set $t (i32.add (i32.mul (local.get $t) "
+            f"(i32.const {(i * 2654435761 + j * 40503) % 2**31})) (local.get $b)))"
+            f"(local.set $t (i32.xor (local.get $t) "
+            f"(i32.shr_u (local.get $t) (i32.const {(i + j) % 31 + 1}))))"
+            for j in range(BIG_STEPS)
+        )
+        funcs.append(
+            f"  (func $f{i} (param $a i32) (param $b i32) (result i32) (local $t i32)\n"
+            f"    (local.set $t (local.get $a)) {steps}\n"
+            f"    (global.set $g (i32.add (global.get $g) (local.get $t)))\n"
+            f"    (local.get $t))"
+        )
+    data = "".join(f"\\{b:02x}" for b in _random_bytes(BIG_DATA))
+    pages = BIG_DATA // 65536 + 1
+    return "\n".join(
+        [
+            "(module",
+            "  (global $g (mut i32) (i32.const 7))",
+            f"  (memory {pages})",
+            f'  (data (i32.const 0) "{data}")',
+            *funcs,
+            '  (func (export "run") (param i32) (result i32)',
+            f"    (call $f{BIG_FUNCS - 1} (local.get 0) (i32.const 3)))",
+            ")",
+        ]
+    )
 
 
 def _random_bytes(n: int) -> bytes:
@@ -377,6 +442,73 @@ def wl_instantiate(ctx: Ctx) -> list[Case]:
     ]
 
 
+PRE_ROWS = (
+    "store + InstancePre.instantiate (small)",
+    "store + InstancePre.instantiate (small, pooling)",
+    "store + Linker.instantiate (small)",
+)
+
+
+@workload(
+    "instance_pre",
+    rows=PRE_ROWS,
+    targets={PRE_ROWS[1]: Target(max_ns=3000)},
+)
+def wl_instance_pre(ctx: Ctx) -> list[Case]:
+    wt = ctx.wt
+
+    def prepare(engine: Any) -> dict[str, Any]:
+        """A module, a linker and an InstancePre on ``engine``: the timing env."""
+        module = wt.Module(engine, PRE_WAT)
+        linker = wt.Linker(engine)
+        pre = linker.instantiate_pre(module)
+        return {"Store": wt.Store, "engine": engine, "module": module, "linker": linker, "pre": pre}
+
+    def bump(instance: Any, store: Any) -> Any:
+        return instance.exports(store)["bump"](store)
+
+    env = prepare(wt.Engine())
+    store = wt.Store(env["engine"])
+    check = bump(env["pre"].instantiate(store), store)
+    cases = [
+        Case(PRE_ROWS[0], "pre.instantiate(Store(engine))", env, unit="us", gc=True, check=check)
+    ]
+
+    # Config.pooling_allocator is our extension; the reference has no such property (and
+    # assigning one to its plain Python Config would silently do nothing).
+    if hasattr(wt.Config, "pooling_allocator"):
+        config = wt.Config()
+        config.pooling_allocator = POOLING
+        pooled = prepare(wt.Engine(config))
+        store = wt.Store(pooled["engine"])
+        cases.append(
+            Case(
+                PRE_ROWS[1],
+                "pre.instantiate(Store(engine))",
+                pooled,
+                unit="us",
+                gc=True,
+                check=bump(pooled["pre"].instantiate(store), store),
+            )
+        )
+        del store
+    else:
+        cases.append(Case(PRE_ROWS[1], "", {}, skip="no Config.pooling_allocator"))
+
+    store = wt.Store(env["engine"])
+    cases.append(
+        Case(
+            PRE_ROWS[2],
+            "linker.instantiate(Store(engine), module)",
+            env,
+            unit="us",
+            gc=True,
+            check=bump(env["linker"].instantiate(store, env["module"]), store),
+        )
+    )
+    return cases
+
+
 @workload("compute", rows=(f"compute loop N={COMPUTE_N:_}",))
 def wl_compute(ctx: Ctx) -> list[Case]:
     store, _, exports = ctx.instantiate(COMPUTE_WAT)
@@ -394,21 +526,110 @@ def wl_compute(ctx: Ctx) -> list[Case]:
     ]
 
 
+BIG_ROWS = (
+    "compile 1.8 MB module",
+    "Module.deserialize 1.8 MB",
+    "Config.cache hit 1.8 MB",
+)
+
+
+@workload(
+    "deserialize",
+    rows=BIG_ROWS,
+    targets={BIG_ROWS[1]: Target(max_ns=500_000), BIG_ROWS[2]: Target(max_ns=3_000_000)},
+)
+def wl_deserialize(ctx: Ctx) -> list[Case]:
+    wt = ctx.wt
+    wasm = bytes(wt.wat2wasm(big_wat()))
+    engine = wt.Engine()
+    module = wt.Module(engine, wasm)
+    serialized = module.serialize()
+
+    def run(engine: Any, module: Any) -> Any:
+        store = wt.Store(engine)
+        return wt.Instance(store, module, []).exports(store)["run"](store, 5)
+
+    check = [len(wasm), run(engine, module)]
+    env: dict[str, Any] = {"Module": wt.Module, "engine": engine, "wasm": wasm}
+    cases = [Case(BIG_ROWS[0], "Module(engine, wasm)", env, unit="us", check=check, repeat=3)]
+
+    restored = wt.Module.deserialize(engine, serialized)
+    cases.append(
+        Case(
+            BIG_ROWS[1],
+            "Module.deserialize(engine, serialized)",
+            {"Module": wt.Module, "engine": engine, "serialized": serialized},
+            unit="us",
+            check=[len(wasm), run(engine, restored)],
+        )
+    )
+
+    # The compilation cache: fill it once, then time Module() on fresh engines that share the
+    # cache configuration (the engine is made in the untimed per-sample setup).
+    tmp = tempfile.TemporaryDirectory(prefix="wasmbridge-bench-cache-")
+    cache_dir = Path(tmp.name) / "cache"
+    toml = Path(tmp.name) / "cache.toml"
+    toml.write_text(f"[cache]\ndirectory = {str(cache_dir)!r}\n")
+
+    def cached_engine() -> Any:
+        config = wt.Config()
+        config.cache = str(toml)
+        return wt.Engine(config)
+
+    first = cached_engine()
+    filled = wt.Module(first, wasm)
+    if not cache_dir.is_dir() or not any(p.is_file() for p in cache_dir.rglob("*")):
+        raise AssertionError(f"compiling with Config.cache left nothing in {cache_dir}")
+    second = cached_engine()
+    hit = wt.Module(second, wasm)
+    if run(first, filled) != run(second, hit):
+        raise AssertionError("the cached module computes something else")
+    cases.append(
+        Case(
+            BIG_ROWS[2],
+            "m = Module(engine, wasm)",
+            {"Module": wt.Module, "wasm": wasm, "cached_engine": cached_engine, "tmp": tmp},
+            unit="us",
+            check=[len(wasm), run(second, hit)],
+            setup="engine = cached_engine()",
+            repeat=15,
+        )
+    )
+    return cases
+
+
 # --------------------------------------------------------------------------
 # Worker side
 # --------------------------------------------------------------------------
 
 
-def measure(stmt: str, env: dict[str, Any], repeat: int, sample_s: float, gc: bool) -> Result:
-    """timeit.repeat with `number` calibrated so one sample takes ~sample_s."""
-    timer = timeit.Timer(stmt, setup="import gc; gc.enable()" if gc else "pass", globals=env)
-    number = 1
-    while True:
-        elapsed = timer.timeit(number)  # also warms up
-        if elapsed >= sample_s / 4 or number >= 1 << 24:
-            break
-        number *= 10 if elapsed < sample_s / 100 else 2
-    number = max(1, round(number * sample_s / max(elapsed, 1e-9)))
+def measure(
+    stmt: str,
+    env: dict[str, Any],
+    repeat: int,
+    sample_s: float,
+    gc: bool,
+    setup: str | None = None,
+) -> Result:
+    """timeit.repeat with `number` calibrated so one sample takes ~sample_s.
+
+    With ``setup``, every sample is one execution of ``stmt`` after its own
+    (untimed) run of ``setup``, and ``sample_s`` is ignored.
+    """
+    gc_setup = "import gc; gc.enable()" if gc else "pass"
+    if setup is not None:
+        timer = timeit.Timer(stmt, setup=f"{gc_setup}\n{setup}", globals=env)
+        timer.timeit(1)  # warm-up
+        number = 1
+    else:
+        timer = timeit.Timer(stmt, setup=gc_setup, globals=env)
+        number = 1
+        while True:
+            elapsed = timer.timeit(number)  # also warms up
+            if elapsed >= sample_s / 4 or number >= 1 << 24:
+                break
+            number *= 10 if elapsed < sample_s / 100 else 2
+        number = max(1, round(number * sample_s / max(elapsed, 1e-9)))
     samples = sorted(t / number * 1e9 for t in timer.repeat(repeat=repeat, number=number))
     mid = len(samples) // 2
     median = samples[mid] if len(samples) % 2 else (samples[mid - 1] + samples[mid]) / 2
@@ -528,6 +749,9 @@ def run_worker(side: str, only: list[str] | None, out: Path, opts: argparse.Name
                 result["errors"][row] = f"setup failed: {type(e).__name__}: {e}"
             continue
         for case in cases:
+            if case.skip:
+                result["errors"][case.row] = case.skip
+                continue
             stmt = case.stmt_for(side)
             try:
                 res = measure(
@@ -536,6 +760,7 @@ def run_worker(side: str, only: list[str] | None, out: Path, opts: argparse.Name
                     repeat=case.repeat or opts.repeat,
                     sample_s=case.sample_s or opts.sample_s,
                     gc=case.gc,
+                    setup=case.setup,
                 )
             except Exception as e:  # noqa: BLE001
                 result["errors"][case.row] = f"{type(e).__name__}: {e}"

@@ -9,7 +9,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def test_gcd_example_prints_result() -> None:
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "gcd.py")], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, str(EXAMPLES / "gcd.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "gcd(6, 27) = 3"

@@ -5,7 +5,6 @@ WebAssembly. Calls cost a fraction of a microsecond, wasm runs with the GIL rele
 raises a Python exception instead of crashing the process.
 """
 
-
 from ._error import ExitTrap, Trap, WasmException, WasmtimeError
 from ._instance import InstanceExports
 from ._managed import Managed
@@ -50,8 +49,26 @@ wasmtime_version = _WASMTIME_VERSION
 
 Storelike = Store | Caller | StoreContext
 
-for _cls in (Config, Engine, Store, FuncType, GlobalType, MemoryType, TableType, ValType, ImportType,
-             ExportType, Module, Frame, WasmtimeError, Trap, Linker, InstancePre, SharedMemory, TagType):
+for _cls in (
+    Config,
+    Engine,
+    Store,
+    FuncType,
+    GlobalType,
+    MemoryType,
+    TableType,
+    ValType,
+    ImportType,
+    ExportType,
+    Module,
+    Frame,
+    WasmtimeError,
+    Trap,
+    Linker,
+    InstancePre,
+    SharedMemory,
+    TagType,
+):
     Managed.register(_cls)
 del _cls
 

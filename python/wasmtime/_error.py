@@ -112,7 +112,9 @@ class WasmException(Trap):
 
     def __init__(self, tag: Tag, values: Iterable[Any] = (), message: str | None = None) -> None:
         values = list(values)
-        super().__init__(message if message is not None else f"wasm exception with values {values!r}")
+        super().__init__(
+            message if message is not None else f"wasm exception with values {values!r}"
+        )
         self.tag = tag
         self.values = values
 

@@ -6,9 +6,10 @@ hand and checked against the compiled module by ``python -m mypy.stubtest wasmti
 
 Conventions used below:
 
-* Handles (``Func``, ``Memory``, ``Table``, ``Global``, ``Instance``) belong to one ``Store`` and
-  take a *storelike* as their first argument: a ``Store``, a ``Caller`` (inside a host function) or
-  a ``StoreContext``. Using a handle with a store that does not own it raises an exception.
+* Handles (``Func``, ``Memory``, ``Table``, ``Global``, ``Tag``, ``Instance``) belong to one
+  ``Store`` and take a *storelike* as their first argument: a ``Store``, a ``Caller`` (inside a
+  host function) or a ``StoreContext``. Using a handle with a store that does not own it raises an
+  exception. A ``SharedMemory`` belongs to an engine instead, and any store of it may use it.
 * Classes with ``close()`` own a native resource. ``close()`` is idempotent, the objects work as
   context managers, and any use after ``close()`` raises ``ValueError``.
 * Failures inside Wasmtime raise ``wasmtime.WasmtimeError``; wasm traps raise ``wasmtime.Trap``;
@@ -40,6 +41,7 @@ __all__ = [
     "Limits",
     "ImportType",
     "ExportType",
+    "TagType",
     "Val",
     "Func",
     "Memory",
@@ -47,13 +49,17 @@ __all__ = [
     "Global",
     "Table",
     "Instance",
+    "InstancePre",
+    "Linker",
+    "SharedMemory",
+    "Tag",
     "Frame",
     "WASMTIME_VERSION",
 ]
 
 _Storelike: TypeAlias = Store | Caller | StoreContext
-_AsExtern: TypeAlias = Func | Table | Memory | Global
-_AsExternType: TypeAlias = FuncType | TableType | MemoryType | GlobalType
+_AsExtern: TypeAlias = Func | Table | Memory | SharedMemory | Global | Tag
+_AsExternType: TypeAlias = FuncType | TableType | MemoryType | GlobalType | TagType
 _Path: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 WASMTIME_VERSION: str
@@ -327,6 +333,24 @@ class Config:
         default). Write-only."""
     @memory_init_cow.setter
     def memory_init_cow(self, enable: bool) -> None: ...
+
+    # -- instance allocation --------------------------------------------------------------------
+    @property
+    def pooling_allocator(self) -> NoReturn:
+        """Extension: allocate instances, memories, tables and stacks from pools reserved when the
+        engine is created, which makes instantiation much cheaper.
+
+        ``True`` uses Wasmtime's default pool sizes (1000 of each; about 4 TiB of virtual address
+        space with the default memory settings), ``False`` restores on-demand allocation. A dict
+        enables pooling with some limits changed, by name: ``total_core_instances``,
+        ``total_memories``, ``total_tables``, ``total_stacks``, ``total_gc_heaps``,
+        ``total_component_instances``, ``max_memory_size`` (bytes), ``max_core_instance_size``
+        (bytes), ``table_elements``, ``max_memories_per_module``, ``max_tables_per_module``,
+        ``max_unused_warm_slots``. An unknown name raises ``ValueError``; instantiating past a
+        pool's size raises ``WasmtimeError``. Write-only.
+        """
+    @pooling_allocator.setter
+    def pooling_allocator(self, value: bool | dict[str, int]) -> None: ...
 
 @final
 class Engine:
@@ -665,6 +689,26 @@ class MemoryType:
     def page_size_log2(self) -> int:
         """Base-2 logarithm of the page size."""
 
+@final
+class TagType:
+    """The type of an exception tag: a function type whose parameters are the exception's
+    values (the exceptions proposal)."""
+
+    def __new__(cls, functype: FuncType) -> Self:
+        """A tag type with the parameters of ``functype``, which is consumed (later use of it
+        raises ``ValueError``, as in wasmtime-py). A non-``FuncType`` raises ``TypeError``."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def functype(self) -> FuncType:
+        """The payload's signature: parameters are the values, results are empty."""
+
 # ---------------------------------------------------------------------------------------------
 # Values and wasm objects
 # ---------------------------------------------------------------------------------------------
@@ -812,6 +856,49 @@ class Memory:
         """
 
 @final
+class SharedMemory:
+    """A linear memory of the threads proposal, shared between stores and threads.
+
+    It belongs to an engine, not a store: any store of that engine may import it, its methods
+    take no store, and it never moves, so it can only grow. Needs ``Config.wasm_threads`` and
+    ``Config.shared_memory``. Access from Python races with wasm on other threads just as wasm
+    threads race with each other; synchronize with wasm atomics.
+    """
+
+    def __new__(cls, engine: Engine, ty: MemoryType) -> Self:
+        """Create a memory of type ``ty``, which must be shared and have a maximum; failure raises
+        ``WasmtimeError``."""
+    def close(self) -> None:
+        """Drop this reference; stores and instances using the memory keep it alive."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def type(self) -> MemoryType:
+        """The memory's declared type."""
+    def grow(self, delta: int) -> int:
+        """Grow by ``delta`` pages and return the previous size in pages. A negative delta or a
+        growth over the maximum raises ``WasmtimeError``."""
+    def size(self) -> int:
+        """Current size in pages."""
+    def data_len(self) -> int:
+        """Current size in bytes."""
+    def data_ptr(self) -> ctypes._Pointer[ctypes.c_ubyte]:
+        """The address of the memory's first byte, as a ctypes pointer.
+
+        Unsafe by contract: accesses through the pointer are not bounds-checked, and it dangles
+        once every owner of the memory is gone. Prefer ``read`` and ``write``.
+        """
+    def read(self, start: int | None = 0, stop: int | None = None) -> bytearray:
+        """Extension: copy the bytes ``[start:stop]``, with ``Memory.read``'s slicing rules."""
+    def write(self, value: bytes | bytearray, start: int | None = None) -> int:
+        """Extension: copy ``value`` into memory at ``start`` (default 0) and return the number
+        of bytes written, with ``Memory.write``'s rules (``IndexError`` past the end)."""
+
+@final
 class Global:
     """A wasm global variable."""
 
@@ -844,6 +931,23 @@ class Table:
     def set(self, store: _Storelike, idx: int, val: Any) -> None:
         """Store ``val`` at ``idx``; an index out of bounds raises ``WasmtimeError``."""
 
+@final
+class Tag:
+    """An exception tag (the exceptions proposal): what ``throw`` and ``catch`` in wasm, and
+    ``WasmException.tag`` in Python, name.
+
+    Tags are told apart by definition, not by type: two tags of the same type are different
+    exceptions.
+    """
+
+    def __new__(cls, store: _Storelike, ty: TagType) -> Self:
+        """Define a new tag of type ``ty`` in ``store``; a non-``TagType`` raises ``TypeError``."""
+    def type(self, store: _Storelike) -> TagType:
+        """The tag's type."""
+    def eq(self, store: _Storelike, other: Tag) -> bool:
+        """Whether ``other`` is the same tag definition (``False`` for a tag of another store).
+        A non-``Tag`` raises ``TypeError``."""
+
 # ---------------------------------------------------------------------------------------------
 # Instances and traps
 # ---------------------------------------------------------------------------------------------
@@ -861,6 +965,97 @@ class Instance:
     def exports(self, store: _Storelike) -> InstanceExports:
         """The instance's exports as a read-only mapping from name to item, in export order;
         ``.by_index`` gives positional access. The same object is returned on every call."""
+
+@final
+class Linker:
+    """Names for imports, resolved by module and item name when a module is instantiated.
+
+    A linker belongs to an engine and may serve any number of its stores. Items of one store
+    (``define``, ``define_instance``, ``define_module``, default values) are usable only with
+    that store: ``get`` from another store raises ``WasmtimeError``. Functions from
+    ``define_func`` and ``define_unknown_imports_as_traps`` work in every store. Defining a name
+    twice raises ``WasmtimeError`` unless ``allow_shadowing`` is set.
+    """
+
+    @property
+    def engine(self) -> Engine:
+        """The engine given to the constructor."""
+    def __new__(cls, engine: Engine) -> Self: ...
+    def close(self) -> None:
+        """Release the linker. Instances and ``InstancePre`` objects made with it keep working."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    @property
+    def allow_shadowing(self) -> NoReturn:
+        """Whether a new definition may replace one of the same name (off by default).
+        Write-only."""
+    @allow_shadowing.setter
+    def allow_shadowing(self, allow: bool) -> None: ...
+    def define(self, store: _Storelike, module: str, name: str, item: _AsExtern) -> None:
+        """Define ``module::name`` as ``item``, an extern of ``store`` (or a ``SharedMemory`` of
+        the linker's engine)."""
+    def define_func(
+        self,
+        module: str,
+        name: str,
+        ty: FuncType,
+        func: Callable[..., Any],
+        access_caller: bool = False,
+    ) -> None:
+        """Define ``module::name`` as a host function for every store, with the calling
+        conventions of ``Func(store, ty, func, access_caller)``."""
+    def define_instance(self, store: _Storelike, name: str, instance: Instance) -> None:
+        """Define every export of ``instance`` (of ``store``) under the module name ``name``."""
+    def define_module(self, store: _Storelike, name: str, module: Module) -> None:
+        """Define the exports of ``module`` under ``name``: a command (exporting ``_start``) is
+        instantiated afresh on each call of an export; a reactor is instantiated in ``store``
+        now, running its ``_initialize`` export if any."""
+    def define_unknown_imports_as_traps(self, module: Module) -> None:
+        """Define each import of ``module`` not yet defined as a function that traps."""
+    def define_unknown_imports_as_default_values(self, store: _Storelike, module: Module) -> None:
+        """Define each import of ``module`` not yet defined as a default item of ``store``:
+        functions returning zeros, globals holding zero or null, memories and tables of the
+        minimum size."""
+    def instantiate(self, store: _Storelike, module: Module) -> Instance:
+        """Instantiate ``module`` in ``store`` with its imports looked up by name. A missing or
+        mistyped import raises ``WasmtimeError``; a trap in the start function raises ``Trap``.
+        """
+    def instantiate_pre(self, module: Module) -> InstancePre:
+        """Resolve and type-check ``module``'s imports now, for cheap instantiation later (see
+        ``InstancePre``). Raises ``WasmtimeError`` like ``instantiate``."""
+    def get(self, store: _Storelike, module: str, name: str) -> _AsExtern:
+        """The item defined as ``module::name``, as seen from ``store``. An undefined name, or a
+        store item of another store, raises ``WasmtimeError``."""
+    def get_default(self, store: _Storelike, name: str) -> Func:
+        """The default function of the module named ``name``: its ``""`` or ``_start`` export,
+        or a function that does nothing."""
+
+@final
+class InstancePre:
+    """A module with its imports already resolved by ``Linker.instantiate_pre``: instantiation
+    in any store of the engine skips the name lookups and type checks. It cannot be created
+    directly."""
+
+    def close(self) -> None:
+        """Release it. Instances made from it keep working."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+    def instantiate(self, store: _Storelike) -> Instance:
+        """A new instance in ``store``. Failure raises ``WasmtimeError``; a trap in the start
+        function raises ``Trap``."""
+    @property
+    def module(self) -> Module:
+        """The module this was made from."""
 
 @final
 class Frame:

@@ -56,7 +56,7 @@ pub struct PyLinker {
 }
 
 /// wasmtime-py encodes names with `str.encode`, so a non-str fails with `AttributeError`.
-fn name(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+fn text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     obj.extract::<String>()
         .map_err(|_| PyAttributeError::new_err(format!("expected a str, got {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
 }
@@ -150,9 +150,9 @@ impl PyLinker {
     }
 
     /// Defines `module::name` as `item`, an extern of `store`.
-    fn define(&self, py: Python<'_>, store: &Bound<'_, PyAny>, module: &Bound<'_, PyAny>, name_: &Bound<'_, PyAny>, item: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn define(&self, py: Python<'_>, store: &Bound<'_, PyAny>, module: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>, item: &Bound<'_, PyAny>) -> PyResult<()> {
         let store = self.store(store)?;
-        let (module, n) = (name(module)?, name(name_)?);
+        let (module, n) = (text(module)?, text(name)?);
         let ext = Handle::extern_of(item, store.shared())?;
         let shared_memory = matches!(ext, wasmtime::Extern::SharedMemory(_));
         store.with(py, |cx| self.update(|l| l.define(&cx, &module, &n, ext).map(drop)))??;
@@ -178,7 +178,7 @@ impl PyLinker {
         func: Py<PyAny>,
         access_caller: bool,
     ) -> PyResult<()> {
-        let (module, n) = (self::name(module)?, self::name(name)?);
+        let (module, n) = (text(module)?, text(name)?);
         let ty = ty.cast::<PyFuncType>().map_err(|_| type_error("expected a FuncType"))?;
         let ty = ty.get().to_wasmtime(&self.engine_state.engine)?;
         let key = NEXT_FUNC_KEY.fetch_add(1, Ordering::Relaxed);
@@ -196,7 +196,7 @@ impl PyLinker {
     /// Defines every export of `instance` under the module name `name`.
     fn define_instance(&self, py: Python<'_>, store: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>, instance: &Bound<'_, PyAny>) -> PyResult<()> {
         let store = self.store(store)?;
-        let module = self::name(name)?;
+        let module = text(name)?;
         let instance = instance.cast::<PyInstance>().map_err(|_| type_error("expected an `Instance`"))?.get();
         store.check(instance.store_id)?;
         let inst = instance.instance;
@@ -212,7 +212,7 @@ impl PyLinker {
     /// per call of an export; a reactor is instantiated now and its `_initialize` run.
     fn define_module(&self, py: Python<'_>, store: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>, module: &Bound<'_, PyAny>) -> PyResult<()> {
         let store = self.store(store)?;
-        let module_name = self::name(name)?;
+        let module_name = text(name)?;
         let module = self.module(module)?;
         let names: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
         let (linker, funcs) = self.snapshot()?;
@@ -289,7 +289,7 @@ impl PyLinker {
     /// The item defined as `module::name`.
     fn get(&self, py: Python<'_>, store: &Bound<'_, PyAny>, module: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let store = self.store(store)?;
-        let (module, n) = (self::name(module)?, self::name(name)?);
+        let (module, n) = (text(module)?, text(name)?);
         self.check_owner(&store, &[(&module, &n)])?;
         let (linker, funcs) = self.snapshot()?;
         Self::hand_to(py, &store, &funcs);
@@ -302,7 +302,7 @@ impl PyLinker {
     /// The default function of `name`: its `""` or `_start` export, or a function doing nothing.
     fn get_default(&self, py: Python<'_>, store: &Bound<'_, PyAny>, name: &Bound<'_, PyAny>) -> PyResult<PyFunc> {
         let store = self.store(store)?;
-        let module = self::name(name)?;
+        let module = text(name)?;
         self.check_owner(&store, &[(&module, ""), (&module, "_start")])?;
         let (linker, funcs) = self.snapshot()?;
         Self::hand_to(py, &store, &funcs);

@@ -57,6 +57,34 @@ pub fn wat2wasm<'py>(py: Python<'py>, wat: &Bound<'py, PyAny>) -> PyResult<Bound
     Ok(PyByteArray::new(py, &parse_wat(&text)?))
 }
 
+/// `Module::deserialize`, faster for large artifacts: on Linux their bytes go into an anonymous
+/// memory file that wasmtime maps like a file given to `deserialize_file` (one kernel copy, no
+/// page-by-page faults on fresh anonymous memory: 0.73 -> 0.45 ms for 1.7 MB). Small ones, other
+/// systems, or a failure there take the plain path.
+///
+/// # Safety
+/// As `wasmtime::Module::deserialize`: the bytes come from `serialize` of a trusted source.
+unsafe fn deserialize_bytes(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<wasmtime::Module> {
+    #[cfg(target_os = "linux")]
+    if bytes.len() >= 256 * 1024
+        && let Ok(file) = memory_file(bytes)
+    {
+        // SAFETY: the caller's contract; the file is ours alone and never written again.
+        return unsafe { wasmtime::Module::deserialize_open_file(engine, file) };
+    }
+    // SAFETY: the caller's contract.
+    unsafe { wasmtime::Module::deserialize(engine, bytes) }
+}
+
+#[cfg(target_os = "linux")]
+fn memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let fd = rustix::fs::memfd_create("wasmbridge-module", rustix::fs::MemfdFlags::CLOEXEC)?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    Ok(file)
+}
+
 impl PyModule {
     pub fn module(&self) -> PyResult<wasmtime::Module> {
         self.module.get()
@@ -110,12 +138,21 @@ impl PyModule {
     /// bytes can run arbitrary native code.
     #[staticmethod]
     fn deserialize(py: Python<'_>, engine: &Bound<'_, PyAny>, encoded: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let bytes = binary(encoded).ok_or_else(|| type_error("expected bytes"))?;
         let engine = PyEngine::extract(engine)?;
+        // `bytes` are immutable and `encoded` keeps them alive: read them in place. Anything
+        // else (a bytearray may change while the GIL is released) is copied first.
+        let copy;
+        let bytes: &[u8] = match encoded.cast::<PyBytes>() {
+            Ok(b) => b.as_bytes(),
+            Err(_) => {
+                copy = binary(encoded).ok_or_else(|| type_error("expected bytes"))?;
+                &copy
+            }
+        };
         // SAFETY: unsafe by contract (documented): the caller vouches that the bytes are a
         // trusted artifact of `Module.serialize`. wasmtime still checks version and flags.
         let module = py
-            .detach(|| unsafe { wasmtime::Module::deserialize(&engine.engine, &bytes) })
+            .detach(|| unsafe { deserialize_bytes(&engine.engine, bytes) })
             .map_err(errors::from_wasmtime)?;
         Ok(PyModule { module: Closable::new(module) })
     }

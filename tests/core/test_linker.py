@@ -946,3 +946,13 @@ def test_linker_close_releases_callable() -> None:
     linker.close()
     gc.collect()
     assert ref() is None
+
+
+def test_define_accepts_keywords(engine: Engine, store: Store) -> None:
+    # wasmtime-py's parameter names work as keywords.
+    linker = Linker(engine)
+    func = Func(store, FuncType([], [ValType.i32()]), lambda: 5)
+    linker.define(store, module="m", name="x", item=func)
+    got = linker.get(store, "m", "x")
+    assert isinstance(got, Func)
+    assert got(store) == 5

@@ -285,7 +285,7 @@ def test_cycle_through_host_function_is_collected() -> None:
 
     from wasmtime import Func, FuncType
 
-    def make() -> "weakref.ref[Store]":
+    def make() -> weakref.ref[Store]:
         store = Store()
 
         def callback() -> None:
@@ -305,7 +305,7 @@ def test_cycle_through_store_data_is_collected() -> None:
     class Holder:
         store: Any = None
 
-    def make() -> "weakref.ref[Store]":
+    def make() -> weakref.ref[Store]:
         holder = Holder()
         holder.store = Store(data=holder)
         return weakref.ref(holder.store)
