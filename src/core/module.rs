@@ -57,23 +57,43 @@ pub fn wat2wasm<'py>(py: Python<'py>, wat: &Bound<'py, PyAny>) -> PyResult<Bound
     Ok(PyByteArray::new(py, &parse_wat(&text)?))
 }
 
-/// `Module::deserialize`, faster for large artifacts: on Linux their bytes go into an anonymous
-/// memory file that wasmtime maps like a file given to `deserialize_file` (one kernel copy, no
-/// page-by-page faults on fresh anonymous memory: 0.73 -> 0.45 ms for 1.7 MB). Small ones, other
-/// systems, or a failure there take the plain path.
-///
-/// # Safety
-/// As `wasmtime::Module::deserialize`: the bytes come from `serialize` of a trusted source.
-unsafe fn deserialize_bytes(engine: &wasmtime::Engine, bytes: &[u8]) -> wasmtime::Result<wasmtime::Module> {
+/// A serialized module ready to load without the GIL.
+enum Staged<'a> {
+    Bytes(&'a [u8]),
+    Owned(Vec<u8>),
+    #[cfg(target_os = "linux")]
+    File(std::fs::File),
+}
+
+/// Large artifacts (on Linux) go into an anonymous memory file that wasmtime maps like a file
+/// given to `deserialize_file`: one kernel copy and no page-by-page faults on fresh anonymous
+/// memory (0.73 -> 0.45 ms for 1.8 MB). Small ones, other systems, or a failure there take
+/// wasmtime's plain path.
+fn stage(bytes: &[u8]) -> Staged<'_> {
     #[cfg(target_os = "linux")]
     if bytes.len() >= 256 * 1024
         && let Ok(file) = memory_file(bytes)
     {
-        // SAFETY: the caller's contract; the file is ours alone and never written again.
-        return unsafe { wasmtime::Module::deserialize_open_file(engine, file) };
+        return Staged::File(file);
     }
-    // SAFETY: the caller's contract.
-    unsafe { wasmtime::Module::deserialize(engine, bytes) }
+    Staged::Bytes(bytes)
+}
+
+impl Staged<'_> {
+    /// # Safety
+    /// As `wasmtime::Module::deserialize`: the bytes come from `serialize` of a trusted source.
+    unsafe fn load(self, engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Module> {
+        // SAFETY (all arms): the caller's contract; a staged file is ours alone, never written
+        // again.
+        unsafe {
+            match self {
+                Staged::Bytes(b) => wasmtime::Module::deserialize(engine, b),
+                Staged::Owned(b) => wasmtime::Module::deserialize(engine, &b),
+                #[cfg(target_os = "linux")]
+                Staged::File(f) => wasmtime::Module::deserialize_open_file(engine, f),
+            }
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -139,21 +159,25 @@ impl PyModule {
     #[staticmethod]
     fn deserialize(py: Python<'_>, engine: &Bound<'_, PyAny>, encoded: &Bound<'_, PyAny>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
-        // `bytes` are immutable and `encoded` keeps them alive: read them in place. Anything
-        // else (a bytearray may change while the GIL is released) is copied first.
-        let copy;
-        let bytes: &[u8] = match encoded.cast::<PyBytes>() {
-            Ok(b) => b.as_bytes(),
-            Err(_) => {
-                copy = binary(encoded).ok_or_else(|| type_error("expected bytes"))?;
-                &copy
-            }
-        };
         // SAFETY: unsafe by contract (documented): the caller vouches that the bytes are a
         // trusted artifact of `Module.serialize`. wasmtime still checks version and flags.
-        let module = py
-            .detach(|| unsafe { deserialize_bytes(&engine.engine, bytes) })
-            .map_err(errors::from_wasmtime)?;
+        let load = |staged: Staged<'_>| py.detach(|| unsafe { staged.load(&engine.engine) });
+        let module = if let Ok(b) = encoded.cast::<PyBytes>() {
+            // Immutable, and kept alive by `encoded`: staged without the GIL.
+            let bytes = b.as_bytes();
+            py.detach(|| unsafe { stage(bytes).load(&engine.engine) })
+        } else if let Ok(b) = encoded.cast::<PyByteArray>() {
+            // Mutable by other threads once the GIL is released: staged (copied) with it held.
+            // SAFETY: GIL held and no Python code runs while the slice is borrowed.
+            let staged = match stage(unsafe { b.as_bytes() }) {
+                Staged::Bytes(small) => Staged::Owned(small.to_vec()),
+                other => other,
+            };
+            load(staged)
+        } else {
+            return Err(type_error("expected bytes"));
+        }
+        .map_err(errors::from_wasmtime)?;
         Ok(PyModule { module: Closable::new(module) })
     }
 
