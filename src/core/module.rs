@@ -83,15 +83,14 @@ impl Staged<'_> {
     /// # Safety
     /// As `wasmtime::Module::deserialize`: the bytes come from `serialize` of a trusted source.
     unsafe fn load(self, engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Module> {
-        // SAFETY (all arms): the caller's contract; a staged file is ours alone, never written
-        // again.
-        unsafe {
-            match self {
-                Staged::Bytes(b) => wasmtime::Module::deserialize(engine, b),
-                Staged::Owned(b) => wasmtime::Module::deserialize(engine, &b),
-                #[cfg(target_os = "linux")]
-                Staged::File(f) => wasmtime::Module::deserialize_open_file(engine, f),
-            }
+        match self {
+            // SAFETY: the caller's contract.
+            Staged::Bytes(b) => unsafe { wasmtime::Module::deserialize(engine, b) },
+            // SAFETY: the caller's contract.
+            Staged::Owned(b) => unsafe { wasmtime::Module::deserialize(engine, &b) },
+            // SAFETY: the caller's contract; the file is ours alone and never written again.
+            #[cfg(target_os = "linux")]
+            Staged::File(f) => unsafe { wasmtime::Module::deserialize_open_file(engine, f) },
         }
     }
 }
@@ -159,12 +158,14 @@ impl PyModule {
     #[staticmethod]
     fn deserialize(py: Python<'_>, engine: &Bound<'_, PyAny>, encoded: &Bound<'_, PyAny>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
-        // SAFETY: unsafe by contract (documented): the caller vouches that the bytes are a
-        // trusted artifact of `Module.serialize`. wasmtime still checks version and flags.
+        // Unsafe by contract (documented): the caller vouches that the bytes are a trusted
+        // artifact of `Module.serialize`. wasmtime still checks version and flags.
+        // SAFETY: that contract.
         let load = |staged: Staged<'_>| py.detach(|| unsafe { staged.load(&engine.engine) });
         let module = if let Ok(b) = encoded.cast::<PyBytes>() {
             // Immutable, and kept alive by `encoded`: staged without the GIL.
             let bytes = b.as_bytes();
+            // SAFETY: the contract above.
             py.detach(|| unsafe { stage(bytes).load(&engine.engine) })
         } else if let Ok(b) = encoded.cast::<PyByteArray>() {
             // Mutable by other threads once the GIL is released: staged (copied) with it held.
