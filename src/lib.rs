@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 pub mod core;
 pub mod errors;
+pub mod wasi;
 
 use crate::core::{
     caller, config, engine, frame, func, global, instance, instance_pre, linker, memory, module, shared_memory, store, table,
@@ -55,6 +56,7 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<linker::PyLinker>()?;
     m.add_class::<shared_memory::PySharedMemory>()?;
     m.add_class::<tag::PyTag>()?;
+    m.add_class::<wasi::wasi_config::PyWasiConfig>()?;
     m.add_class::<frame::PyFrame>()?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())

@@ -1,6 +1,6 @@
 """Command-line entry point: ``wasmbridge`` (installed script) or ``python -m wasmbridge``.
 
-Only ``--version`` exists so far; subcommands will be added to ``build_parser`` as they arrive.
+Subcommands: ``run`` (a WASI program, like ``wasmtime run``).
 """
 
 from __future__ import annotations
@@ -25,15 +25,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="version",
         version=f"wasmbridge {__version__} (wasmtime {wasmtime_version})",
     )
+    subparsers = parser.add_subparsers(title="commands")
+    from wasmbridge import _run
+
+    _run.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    ns = parser.parse_args(argv)
+    if not hasattr(ns, "func"):
+        parser.print_help()
+        return 0
+    status: int = ns.func(ns)
+    return status
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from ._native import (
     TagType,
     Val,
     ValType,
+    WasiConfig,
     wat2wasm,
 )
 from ._perms import DirPerms, FilePerms
@@ -68,6 +69,7 @@ for _cls in (
     InstancePre,
     SharedMemory,
     TagType,
+    WasiConfig,
 ):
     Managed.register(_cls)
 del _cls
@@ -109,4 +111,5 @@ __all__ = [
     "DirPerms",
     "WasmtimeError",
     "StoreContext",
+    "WasiConfig",
 ]

@@ -19,11 +19,12 @@ Conventions used below:
 
 import ctypes
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, NoReturn, Self, TypeAlias, final
 
 from wasmtime._instance import InstanceExports
+from wasmtime._perms import DirPerms, FilePerms
 
 __all__ = [
     "wat2wasm",
@@ -42,6 +43,7 @@ __all__ = [
     "ImportType",
     "ExportType",
     "TagType",
+    "WasiConfig",
     "Val",
     "Func",
     "Memory",
@@ -430,6 +432,11 @@ class Store:
         Creating something over a limit raises ``WasmtimeError``; ``memory.grow`` over a limit
         returns -1 inside wasm.
         """
+    def set_wasi(self, wasi: WasiConfig) -> None:
+        """Give this store's WASI programs ``wasi`` (consumed: using it again raises
+        ``ValueError``). Without it, WASI calls see an empty environment."""
+    def set_wasi_http(self) -> None:
+        """Enable wasi-http for components in this store. Needs ``set_wasi`` first."""
 
 @final
 class StoreContext:
@@ -980,6 +987,9 @@ class Linker:
     @property
     def engine(self) -> Engine:
         """The engine given to the constructor."""
+    def define_wasi(self) -> None:
+        """Define the WASI preview 1 imports (``wasi_snapshot_preview1``), served from the
+        context each store was given with ``Store.set_wasi``."""
     def __new__(cls, engine: Engine) -> Self: ...
     def close(self) -> None:
         """Release the linker. Instances and ``InstancePre`` objects made with it keep working."""
@@ -1084,3 +1094,73 @@ class Frame:
     @property
     def func_offset(self) -> int:
         """Byte offset of the program counter from the start of the function's body."""
+
+@final
+class WasiConfig:
+    """What a WASI preview 1 program sees: arguments, environment, stdio and preopened
+    directories. Consumed by ``Store.set_wasi``. Files and directories are opened when set."""
+
+    def __new__(cls) -> Self: ...
+    @property
+    def argv(self) -> NoReturn:
+        """Write-only: the arguments, ``argv[0]`` included; replaces earlier settings."""
+    @argv.setter
+    def argv(self, argv: Sequence[str]) -> None: ...
+    @property
+    def env(self) -> NoReturn:
+        """Write-only: ``(name, value)`` pairs; replaces earlier settings."""
+    @env.setter
+    def env(self, env: Iterable[tuple[str, str]]) -> None: ...
+    @property
+    def stdin_file(self) -> NoReturn:
+        """Write-only: a file read as stdin; it must exist."""
+    @stdin_file.setter
+    def stdin_file(self, path: _Path) -> None: ...
+    @property
+    def stdout_file(self) -> NoReturn:
+        """Write-only: a file, created or truncated now, that receives stdout."""
+    @stdout_file.setter
+    def stdout_file(self, path: _Path) -> None: ...
+    @property
+    def stderr_file(self) -> NoReturn:
+        """Write-only: a file, created or truncated now, that receives stderr."""
+    @stderr_file.setter
+    def stderr_file(self, path: _Path) -> None: ...
+    @property
+    def stdout_custom(self) -> NoReturn:
+        """Write-only: ``callback(data)`` gets each write to stdout and returns ``None`` (all
+        taken) or the number of bytes taken. An exception is printed; the guest sees EIO."""
+    @stdout_custom.setter
+    def stdout_custom(self, callback: Callable[[bytes], int | None]) -> None: ...
+    @property
+    def stderr_custom(self) -> NoReturn:
+        """Write-only: as ``stdout_custom``, for stderr."""
+    @stderr_custom.setter
+    def stderr_custom(self, callback: Callable[[bytes], int | None]) -> None: ...
+    def inherit_argv(self) -> None:
+        """Use this process's arguments."""
+    def inherit_env(self) -> None:
+        """Use this process's environment."""
+    def inherit_stdin(self) -> None:
+        """Use this process's stdin."""
+    def inherit_stdout(self) -> None:
+        """Use this process's stdout."""
+    def inherit_stderr(self) -> None:
+        """Use this process's stderr."""
+    def preopen_dir(
+        self,
+        path: _Path,
+        guest_path: str,
+        dir_perms: DirPerms | int | None = None,
+        file_perms: FilePerms | int | None = None,
+    ) -> None:
+        """Give the program the host directory ``path`` as ``guest_path`` (opened now). It is
+        writable only if both permission sets (default ``READ_WRITE``) include write."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...

@@ -234,6 +234,12 @@ impl PyLinker {
         self.own(store.id(), &module_name, names)
     }
 
+    /// Defines the WASI preview 1 imports (`wasi_snapshot_preview1`), served from the context
+    /// each store was given with `Store.set_wasi`.
+    fn define_wasi(&self) -> PyResult<()> {
+        self.update(|l| wasmtime_wasi::p1::add_to_linker_sync(l, crate::wasi::context))
+    }
+
     /// Defines every unresolved import of `module` as a function that traps when called.
     fn define_unknown_imports_as_traps(&self, module: &Bound<'_, PyAny>) -> PyResult<()> {
         let module = self.module(module)?;

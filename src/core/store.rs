@@ -50,6 +50,10 @@ pub struct StoreData {
     pub limits: wasmtime::StoreLimits,
     /// The user's epoch deadline, in user epochs (see `engine.rs`).
     pub user_deadline: u64,
+    /// WASI preview 1 (`Store.set_wasi`; see `wasi::context`).
+    pub wasi: Option<wasmtime_wasi::p1::WasiP1Ctx>,
+    /// wasi-http (`Store.set_wasi_http`), used by components.
+    pub wasi_http: Option<wasmtime_wasi_http::WasiHttpCtx>,
 }
 
 /// The state both the `Store` object and the wasmtime closures reach.
@@ -227,6 +231,8 @@ impl PyStore {
             shared: shared.clone(),
             limits: wasmtime::StoreLimits::default(),
             user_deadline: 0,
+            wasi: None,
+            wasi_http: None,
         };
         let mut store = wasmtime::Store::new(&state.engine, data);
         store.limiter(|d| &mut d.limits);
@@ -520,6 +526,28 @@ impl PyStore {
         // wasmtime reads the instance/table/memory counts when the limiter is installed.
         store.limiter(|d| &mut d.limits);
         Ok(())
+    }
+
+    /// Gives the store's WASI programs `config` (consumed: it cannot be used again).
+    fn set_wasi(&self, py: Python<'_>, wasi: &Bound<'_, PyAny>) -> PyResult<()> {
+        let config = wasi
+            .cast::<crate::wasi::wasi_config::PyWasiConfig>()
+            .map_err(|_| errors::type_error("expected a WasiConfig"))?;
+        self.with(py, |_| ())?;
+        let ctx = config.get().build()?;
+        self.with(py, |mut cx| cx.data_mut().wasi = Some(ctx))
+    }
+
+    /// Enables wasi-http for components in this store; needs `set_wasi` first.
+    fn set_wasi_http(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |mut cx| {
+            let data = cx.data_mut();
+            if data.wasi.is_none() {
+                return Err(wasmtime_error("wasi-http needs WASI: call Store.set_wasi first"));
+            }
+            data.wasi_http = Some(wasmtime_wasi_http::WasiHttpCtx::new());
+            Ok(())
+        })?
     }
 
     /// Drops the store and everything in it; handles into it raise `ValueError` afterwards.
