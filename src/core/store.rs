@@ -78,7 +78,8 @@ pub struct Objects {
     pub host_fns: Vec<Option<Py<PyAny>>>,
     /// Callables of `Linker.define_func` functions this store may call, by linker function key.
     pub linked: HashMap<u64, Py<PyAny>>,
-    /// Payloads of the externrefs made in this store; dead entries are swept as it grows.
+    /// Payloads of the externrefs made in this store (and its WASI output callables); dead
+    /// entries are swept as it grows.
     externs: Vec<Weak<ExternCell>>,
     /// Length of `externs` after the last sweep.
     swept: usize,
@@ -534,7 +535,8 @@ impl PyStore {
             .cast::<crate::wasi::wasi_config::PyWasiConfig>()
             .map_err(|_| errors::type_error("expected a WasiConfig"))?;
         self.with(py, |_| ())?;
-        let ctx = config.get().build()?;
+        let (ctx, callbacks) = config.get().build()?;
+        self.shared.objects(py, |o| callbacks.iter().for_each(|c| o.add_extern(c)));
         self.with(py, |mut cx| cx.data_mut().wasi = Some(ctx))
     }
 

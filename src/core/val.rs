@@ -130,9 +130,15 @@ pub struct ExternCell(GilCell<Option<Py<PyAny>>>);
 impl ExternCell {
     /// Registers a new payload for `obj` with the store.
     pub fn new(py: Python<'_>, shared: &Shared, obj: Py<PyAny>) -> Arc<ExternCell> {
-        let cell = Arc::new(ExternCell(GilCell::new(Some(obj))));
+        let cell = Self::unregistered(obj);
         shared.objects(py, |o| o.add_extern(&cell));
         cell
+    }
+
+    /// A cell that some owner other than a store reports to the GC until a store takes it
+    /// (`Objects::add_extern`); WASI output callbacks use this.
+    pub fn unregistered(obj: Py<PyAny>) -> Arc<ExternCell> {
+        Arc::new(ExternCell(GilCell::new(Some(obj))))
     }
 
     pub fn get(&self, py: Python<'_>) -> Option<Py<PyAny>> {

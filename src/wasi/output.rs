@@ -5,6 +5,9 @@
 //! there after re-attaching: no deadlock, even while other Python threads run. The callable
 //! returns `None` (everything written) or the number of bytes it took; an exception is printed
 //! (as Python prints exceptions it cannot raise) and the guest sees an I/O error.
+//!
+//! The callable sits in an [`ExternCell`] that the `WasiConfig`, then the store that takes it,
+//! reports to the garbage collector, so a callable that refers back to its store is collected.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -16,20 +19,25 @@ use pyo3::types::PyBytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
+use crate::core::val::ExternCell;
+
 #[derive(Clone)]
 pub struct PyOutput {
-    callback: Arc<Py<PyAny>>,
+    callback: Arc<ExternCell>,
 }
 
 impl PyOutput {
-    pub fn new(callback: Py<PyAny>) -> Self {
-        PyOutput { callback: Arc::new(callback) }
+    pub fn new(callback: Arc<ExternCell>) -> Self {
+        PyOutput { callback }
     }
 
     /// Calls the callable with `buf`; returns how many bytes it took.
     fn send(&self, buf: &[u8]) -> std::io::Result<usize> {
         Python::attach(|py| {
-            let result = self.callback.bind(py).call1((PyBytes::new(py, buf),)).and_then(|r| {
+            let Some(callback) = self.callback.get(py) else {
+                return Err(std::io::Error::other("the output callback was cleared by the garbage collector"));
+            };
+            let result = callback.bind(py).call1((PyBytes::new(py, buf),)).and_then(|r| {
                 if r.is_none() { Ok(buf.len()) } else { r.extract::<usize>().map(|n| n.min(buf.len())) }
             });
             result.map_err(|e| {

@@ -10,12 +10,13 @@
 //! only if *both* include write; any read-only half makes the whole preopen read-only (refusing
 //! more than asked, never allowing more). Write-only cannot be expressed: it allows reads too.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use crate::core::val::ExternCell;
 use crate::errors::{self, wasmtime_error};
 use crate::wasi::output::PyOutput;
 
@@ -29,6 +30,8 @@ struct State {
     builder: WasiCtxBuilder,
     args: Option<Source>,
     env: Option<Source>,
+    /// The output callables, reported to the GC until a store takes them.
+    callbacks: Vec<Arc<ExternCell>>,
 }
 
 #[pyclass(frozen, module = "wasmtime", name = "WasiConfig")]
@@ -54,8 +57,9 @@ impl PyWasiConfig {
         f(guard.as_mut().ok_or_else(errors::closed)?)
     }
 
-    /// Builds the WASI context and closes this config (`Store.set_wasi`).
-    pub fn build(&self) -> PyResult<wasmtime_wasi::p1::WasiP1Ctx> {
+    /// Builds the WASI context and closes this config (`Store.set_wasi`); also returns the
+    /// output callables, for the store to report to the GC.
+    pub fn build(&self) -> PyResult<(wasmtime_wasi::p1::WasiP1Ctx, Vec<Arc<ExternCell>>)> {
         let mut state = self.state.lock().map_err(|_| errors::closed())?.take().ok_or_else(errors::closed)?;
         let b = &mut state.builder;
         match state.args {
@@ -76,7 +80,7 @@ impl PyWasiConfig {
             }
             _ => {}
         }
-        Ok(state.builder.build_p1())
+        Ok((state.builder.build_p1(), state.callbacks))
     }
 }
 
@@ -84,7 +88,7 @@ impl PyWasiConfig {
 impl PyWasiConfig {
     #[new]
     fn new() -> Self {
-        PyWasiConfig { state: Mutex::new(Some(State { builder: WasiCtxBuilder::new(), args: None, env: None })) }
+        PyWasiConfig { state: Mutex::new(Some(State { builder: WasiCtxBuilder::new(), args: None, env: None, callbacks: Vec::new() })) }
     }
 
     /// Write-only: the program's arguments (`argv[0]` included), replacing earlier ones.
@@ -175,9 +179,10 @@ impl PyWasiConfig {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("expected a callable"));
         }
-        let out = PyOutput::new(callback.clone().unbind());
+        let cell = ExternCell::unregistered(callback.clone().unbind());
         self.with(|s| {
-            s.builder.stdout(out);
+            s.builder.stdout(PyOutput::new(cell.clone()));
+            s.callbacks.push(cell);
             Ok(())
         })
     }
@@ -188,9 +193,10 @@ impl PyWasiConfig {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err("expected a callable"));
         }
-        let out = PyOutput::new(callback.clone().unbind());
+        let cell = ExternCell::unregistered(callback.clone().unbind());
         self.with(|s| {
-            s.builder.stderr(out);
+            s.builder.stderr(PyOutput::new(cell.clone()));
+            s.callbacks.push(cell);
             Ok(())
         })
     }
@@ -234,6 +240,29 @@ impl PyWasiConfig {
     fn close(&self) {
         let old = self.state.lock().ok().and_then(|mut s| s.take());
         drop(old);
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        // The lock is held only briefly by code that runs no Python; if held now, report nothing.
+        if let Ok(guard) = self.state.try_lock()
+            && let Some(s) = guard.as_ref()
+        {
+            for cell in &s.callbacks {
+                // SAFETY: GIL held (tp_traverse); the cells are only changed under the GIL.
+                if let Some(obj) = unsafe { cell.peek() } {
+                    visit.call(obj)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        // SAFETY: tp_clear runs with the GIL held.
+        let py = unsafe { Python::assume_attached() };
+        let cells = self.state.lock().ok().and_then(|mut s| s.as_mut().map(|s| std::mem::take(&mut s.callbacks)));
+        let objs: Vec<_> = cells.iter().flatten().filter_map(|c| c.clear(py)).collect();
+        drop(objs);
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
