@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::core::val::ExternCell;
@@ -94,10 +95,15 @@ impl PyWasiConfig {
     /// Write-only: the program's arguments (`argv[0]` included), replacing earlier ones.
     #[setter]
     fn set_argv(&self, argv: &Bound<'_, PyAny>) -> PyResult<()> {
-        let args = argv
-            .try_iter()?
-            .map(|a| a?.extract::<String>().map_err(|_| PyTypeError::new_err("argv must be a list of str")))
-            .collect::<PyResult<Vec<_>>>()?;
+        let mut args = Vec::new();
+        for a in argv.try_iter()? {
+            let a = a?;
+            if !a.is_instance_of::<PyString>() {
+                return Err(PyTypeError::new_err("argv must be a list of str"));
+            }
+            // A str that is not valid Unicode (lone surrogates) raises UnicodeEncodeError.
+            args.push(a.extract::<String>()?);
+        }
         self.with(|s| {
             s.args = Some(Source::Given(args));
             Ok(())
@@ -118,6 +124,9 @@ impl PyWasiConfig {
         for item in env.try_iter()? {
             let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
             let text = |o: &Bound<'_, PyAny>| {
+                if !o.is_instance_of::<PyString>() {
+                    return Err(PyTypeError::new_err("env names and values must be str"));
+                }
                 o.extract::<String>().map_err(|_| wasmtime_error("failed to configure environment"))
             };
             pairs.push((text(&k)?, text(&v)?));
