@@ -93,23 +93,28 @@ pub fn from_call(err: wasmtime::Error) -> PyErr {
         if code.is_none() && err.downcast_ref::<wasmtime::ThrownException>().is_none() {
             return wasmtime_error(message);
         }
-        let frames = err
-            .downcast_ref::<wasmtime::WasmBacktrace>()
-            .map(|bt| bt.frames().iter().map(PyFrame::from_info).collect::<Vec<_>>())
-            .unwrap_or_default();
-        make_trap(py, message, code, frames)
+        let trap = class(py, &TRAP, "Trap").call1((message,));
+        trap.and_then(|t| {
+            set_trap_details(&t, frames_of(&err), code)?;
+            Ok(PyErr::from_value(t))
+        })
+        .unwrap_or_else(|e| e)
     })
 }
 
-fn make_trap(py: Python<'_>, message: String, code: Option<u8>, frames: Vec<PyFrame>) -> PyErr {
-    let build = || -> PyResult<PyErr> {
-        let trap = class(py, &TRAP, "Trap").call1((message,))?;
-        let frames = frames.into_iter().map(|f| Py::new(py, f)).collect::<PyResult<Vec<_>>>()?;
-        trap.setattr("_frames", PyList::new(py, frames)?)?;
-        trap.setattr("_code", code)?;
-        Ok(PyErr::from_value(trap))
-    };
-    build().unwrap_or_else(|e| e)
+/// The wasm frames of a failure's backtrace, innermost first.
+pub fn frames_of(err: &wasmtime::Error) -> Vec<PyFrame> {
+    err.downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| bt.frames().iter().map(PyFrame::from_info).collect())
+        .unwrap_or_default()
+}
+
+/// Fills in what a `Trap` (or subclass) made from a wasm failure carries.
+pub fn set_trap_details(trap: &Bound<'_, PyAny>, frames: Vec<PyFrame>, code: Option<u8>) -> PyResult<()> {
+    let py = trap.py();
+    let frames = frames.into_iter().map(|f| Py::new(py, f)).collect::<PyResult<Vec<_>>>()?;
+    trap.setattr("_frames", PyList::new(py, frames)?)?;
+    trap.setattr("_code", code)
 }
 
 /// Turns any `Display` error into a `WasmtimeError` (for `map_err`).

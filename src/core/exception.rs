@@ -17,7 +17,7 @@ use crate::core::frame::PyFrame;
 use crate::core::store::StoreData;
 use crate::core::tag::PyTag;
 use crate::core::val::{Arg, Out};
-use crate::errors::{HostError, type_error, wasmtime_error};
+use crate::errors::{self, HostError, type_error, wasmtime_error};
 
 /// An uncaught wasm exception, taken out of its store (carried as a `wasmtime::Error`).
 pub struct Uncaught {
@@ -59,10 +59,7 @@ pub fn take(mut cx: StoreContextMut<'_, StoreData>, err: wasmtime::Error, store_
     };
     match read(&mut scope) {
         Ok((tag, values)) => {
-            let frames = err
-                .downcast_ref::<wasmtime::WasmBacktrace>()
-                .map(|bt| bt.frames().iter().map(PyFrame::from_info).collect())
-                .unwrap_or_default();
+            let frames = errors::frames_of(&err);
             let message = format!("{err:?}");
             wasmtime::Error::new(Uncaught { store_id, tag, values, message, frames })
         }
@@ -81,9 +78,8 @@ pub fn to_python(py: Python<'_>, e: &Uncaught) -> PyResult<PyErr> {
     let tag = Py::new(py, PyTag::new(e.store_id, e.tag))?;
     let values = e.values.iter().map(|v| v.clone().into_py(py, e.store_id).unwrap_or_else(|_| py.None())).collect::<Vec<_>>();
     let exc = class(py)?.call1((tag, values, e.message.clone()))?;
-    let frames = e.frames.iter().map(|f| Py::new(py, f.duplicate()?)).collect::<PyResult<Vec<_>>>()?;
-    exc.setattr("_frames", frames)?;
-    exc.setattr("_code", wasmtime::Trap::UncaughtException as u8)?;
+    let frames = e.frames.iter().map(PyFrame::duplicate).collect::<PyResult<Vec<_>>>()?;
+    errors::set_trap_details(&exc, frames, Some(wasmtime::Trap::UncaughtException as u8))?;
     Ok(PyErr::from_value(exc))
 }
 
@@ -121,7 +117,7 @@ pub fn throw(py: Python<'_>, err: &PyErr, caller: &mut wasmtime::Caller<'_, Stor
             let exn = wasmtime::ExnRef::new(&mut scope, &pre, &tag.tag, &vals)?;
             Ok(scope.as_context_mut().throw::<()>(exn).unwrap_err())
         };
-        make(caller).map_err(crate::errors::from_wasmtime)
+        make(caller).map_err(errors::from_wasmtime)
     };
     Some(build().unwrap_or_else(|e| HostError(e).into()))
 }

@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 
 use crate::core::instance::PyInstance;
-use crate::core::linker::Funcs;
+use crate::core::linker::{self, Funcs};
 use crate::core::module::PyModule;
 use crate::core::store::{self, StoreData};
 use crate::core::Closable;
@@ -33,9 +33,7 @@ impl PyInstancePre {
             return Err(wasmtime_error(crate::core::linker::CROSS_ENGINE_STORE));
         }
         let pre = self.pre.get()?;
-        if !self.funcs.is_empty() {
-            store.shared().objects(py, |o| o.link(py, &self.funcs));
-        }
+        linker::hand_to(py, &store, &self.funcs);
         let instance = store.call(py, move |mut cx| pre.instantiate(&mut cx))?;
         Ok(PyInstance::new(store.id(), instance))
     }

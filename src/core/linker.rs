@@ -37,6 +37,13 @@ pub type Funcs = Arc<Vec<(u64, Py<PyAny>)>>;
 /// wasmtime's words for a store of another engine.
 pub const CROSS_ENGINE_STORE: &str = "cross-`Engine` usage is not supported";
 
+/// Lets `store` call a linker's functions (before anything can create them there).
+pub fn hand_to(py: Python<'_>, store: &StoreRef<'_>, funcs: &Funcs) {
+    if !funcs.is_empty() {
+        store.shared().objects(py, |o| o.link(py, funcs));
+    }
+}
+
 static NEXT_FUNC_KEY: AtomicU64 = AtomicU64::new(1);
 
 struct LinkerState {
@@ -99,13 +106,6 @@ impl PyLinker {
             }
             Ok(())
         })
-    }
-
-    /// Lets `store` call the linker's functions.
-    fn hand_to(py: Python<'_>, store: &StoreRef<'_>, funcs: &Funcs) {
-        if !funcs.is_empty() {
-            store.shared().objects(py, |o| o.link(py, funcs));
-        }
     }
 
     /// Applies `f` to the wasmtime linker, copying it first if an instantiation shares it.
@@ -216,7 +216,7 @@ impl PyLinker {
         let module = self.module(module)?;
         let names: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
         let (linker, funcs) = self.snapshot()?;
-        Self::hand_to(py, &store, &funcs);
+        hand_to(py, &store, &funcs);
         if module.get_export("_start").is_some() || module.get_export("_initialize").is_some_and(|e| e.func().is_none()) {
             // A command (or an invalid module wasmtime reports): nothing runs now.
             store.with(py, |mut cx| self.update(|l| l.module(&mut cx, &module_name, &module).map(drop)))??;
@@ -251,7 +251,7 @@ impl PyLinker {
         let store = self.store(store)?;
         let module = self.module(module)?;
         let (linker, funcs) = self.snapshot()?;
-        Self::hand_to(py, &store, &funcs);
+        hand_to(py, &store, &funcs);
         let missing = store.with(py, |mut cx| -> PyResult<Vec<(String, String)>> {
             let missing = module
                 .imports()
@@ -276,7 +276,7 @@ impl PyLinker {
         }
         let module = self.module(module)?;
         let (linker, funcs) = self.snapshot()?;
-        Self::hand_to(py, &store, &funcs);
+        hand_to(py, &store, &funcs);
         let instance = store
             .call(py, move |mut cx| linker.instantiate(&mut cx, &module))?;
         Ok(PyInstance::new(store.id(), instance))
@@ -298,7 +298,7 @@ impl PyLinker {
         let (module, n) = (text(module)?, text(name)?);
         self.check_owner(&store, &[(&module, &n)])?;
         let (linker, funcs) = self.snapshot()?;
-        Self::hand_to(py, &store, &funcs);
+        hand_to(py, &store, &funcs);
         let ext = store
             .with(py, |mut cx| linker.get(&mut cx, &module, &n))?
             .map_err(|_| wasmtime_error("item not defined in linker"))?;
@@ -311,7 +311,7 @@ impl PyLinker {
         let module = text(name)?;
         self.check_owner(&store, &[(&module, ""), (&module, "_start")])?;
         let (linker, funcs) = self.snapshot()?;
-        Self::hand_to(py, &store, &funcs);
+        hand_to(py, &store, &funcs);
         let func = store.with(py, |mut cx| linker.get_default(&mut cx, &module))?.map_err(errors::from_wasmtime)?;
         Ok(PyFunc::lazy(store.id(), func))
     }
