@@ -46,6 +46,17 @@ pub fn clamp(index: i64, len: usize) -> usize {
     i.clamp(0, len) as usize
 }
 
+/// A `grow` argument in pages, with wasmtime-py's errors.
+pub fn grow_delta(delta: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if !delta.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("expected an integer"));
+    }
+    if delta.lt(0)? {
+        return Err(wasmtime_error("cannot grow by negative amount"));
+    }
+    delta.extract()
+}
+
 /// A ctypes `POINTER(c_ubyte)` to `addr`.
 pub fn ctypes_pointer<'py>(py: Python<'py>, addr: usize) -> PyResult<Bound<'py, PyAny>> {
     let ctypes = py.import("ctypes")?;
@@ -116,13 +127,7 @@ impl PyMemory {
 
     /// Grows by `delta` pages; returns the previous size in pages.
     fn grow(&self, py: Python<'_>, store: &Bound<'_, PyAny>, delta: &Bound<'_, PyAny>) -> PyResult<u64> {
-        if !delta.is_instance_of::<PyInt>() {
-            return Err(PyTypeError::new_err("expected an integer"));
-        }
-        if delta.lt(0)? {
-            return Err(wasmtime_error("cannot grow by negative amount"));
-        }
-        let delta: u64 = delta.extract()?;
+        let delta = grow_delta(delta)?;
         let store = self.store(store)?;
         store.with(py, |mut cx| self.memory.grow(&mut cx, delta))?.map_err(errors::from_wasmtime)
     }

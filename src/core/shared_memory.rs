@@ -5,15 +5,15 @@
 //! with each other: `read`/`write` copy bytes with no ordering guarantees beyond that; use
 //! wasm atomics for synchronisation.
 
-use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyInt};
+use pyo3::types::PyByteArray;
 
 use crate::core::engine::PyEngine;
-use crate::core::memory::{bytes_of, clamp, ctypes_pointer, new_bytearray, write_start};
+use crate::core::memory::{bytes_of, clamp, ctypes_pointer, grow_delta, new_bytearray, write_start};
 use crate::core::types::PyMemoryType;
 use crate::core::Closable;
-use crate::errors::{self, wasmtime_error};
+use crate::errors;
 
 #[pyclass(frozen, module = "wasmtime", name = "SharedMemory")]
 pub struct PySharedMemory {
@@ -53,14 +53,7 @@ impl PySharedMemory {
 
     /// Grows by `delta` pages; returns the previous size in pages.
     fn grow(&self, delta: &Bound<'_, PyAny>) -> PyResult<u64> {
-        if !delta.is_instance_of::<PyInt>() {
-            return Err(PyTypeError::new_err("expected an integer"));
-        }
-        if delta.lt(0)? {
-            return Err(wasmtime_error("cannot grow by negative amount"));
-        }
-        let delta: u64 = delta.extract()?;
-        self.memory()?.grow(delta).map_err(errors::from_wasmtime)
+        self.memory()?.grow(grow_delta(delta)?).map_err(errors::from_wasmtime)
     }
 
     /// The size in pages.
