@@ -43,12 +43,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 REF_VENV = BENCH_DIR / ".refvenv"
 REF_STAMP = REF_VENV / ".bench-requirements.json"
 
-# Packages installed into the reference venv. Add e.g. "extism==1.1.1" here.
+# Packages installed into the reference venv.
 # numpy is unpinned on purpose: it only serves the zero-copy/numpy rows.
 REF_REQUIREMENTS: list[str] = [
     "wasmtime==48.0.0",
+    "extism==1.1.1",
     "numpy",
 ]
+
+# Real Extism plugins (outside the project: never committed); the extism rows skip without them.
+EXTISM_FIXTURES = BENCH_DIR.parent.parent / "shared" / "fixtures" / "extism"
 
 SIDES = ("ours", "ref")
 
@@ -596,6 +600,46 @@ def wl_deserialize(ctx: Ctx) -> list[Case]:
         )
     )
     return cases
+
+
+EXTISM_ROWS = (
+    "extism count_vowels('this is a test')",
+    "extism Plugin(compiled_plugin)",
+)
+
+
+@workload(
+    "extism",
+    rows=EXTISM_ROWS,
+    requires=("wasmtime", "extism"),
+    targets={EXTISM_ROWS[0]: Target(max_ns=2000), EXTISM_ROWS[1]: Target(max_ns=100_000)},
+)
+def wl_extism(ctx: Ctx) -> list[Case]:
+    """The Extism SDK: a small Rust-PDK call, and a plugin from a compiled one."""
+    import extism
+    from extism.extism import CompiledPlugin
+
+    path = EXTISM_FIXTURES / "python-sdk__code.wasm"
+    if not path.exists():
+        return [Case(row, "", {}, skip=f"no fixture {path.name}") for row in EXTISM_ROWS]
+    compiled = CompiledPlugin(path.read_bytes(), functions=[])
+    plugin = extism.Plugin(compiled)
+    check = json.loads(plugin.call("count_vowels", "this is a test"))["count"]
+    return [
+        Case(
+            EXTISM_ROWS[0],
+            'plugin.call("count_vowels", b"this is a test")',
+            {"plugin": plugin},
+            check=check,
+        ),
+        Case(
+            EXTISM_ROWS[1],
+            "extism.Plugin(compiled)",
+            {"extism": extism, "compiled": compiled},
+            unit="us",
+            gc=True,
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------

@@ -54,6 +54,24 @@ pub fn wasmtime_error(msg: impl Into<String>) -> PyErr {
     })
 }
 
+static EXTISM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `extism.Error(msg)`: every failure the Extism API reports (the class is plain Python, in
+/// `extism/extism.py`).
+pub fn extism_error(msg: impl Into<String>) -> PyErr {
+    let msg = msg.into();
+    Python::attach(|py| {
+        let class = match EXTISM_ERROR.import(py, "extism.extism", "Error") {
+            Ok(t) => t.clone(),
+            Err(_) => py.get_type::<pyo3::exceptions::PyRuntimeError>(),
+        };
+        match class.call1((msg,)) {
+            Ok(e) => PyErr::from_value(e),
+            Err(e) => e,
+        }
+    })
+}
+
 /// `ValueError('already closed')`, for any use of a closed object.
 pub fn closed() -> PyErr {
     PyValueError::new_err("already closed")

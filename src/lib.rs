@@ -59,6 +59,10 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<tag::PyTag>()?;
     m.add_class::<wasi::wasi_config::PyWasiConfig>()?;
     m.add_class::<frame::PyFrame>()?;
+    m.add_class::<extism::compiled::PyExtismCompiled>()?;
+    m.add_class::<extism::plugin::PyExtismPlugin>()?;
+    m.add_class::<extism::caller::PyExtismCaller>()?;
+    m.add_class::<extism::cancel_handle::PyExtismCancelHandle>()?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())
 }

@@ -57,6 +57,10 @@ __all__ = [
     "Tag",
     "Frame",
     "WASMTIME_VERSION",
+    "ExtismCompiled",
+    "ExtismPlugin",
+    "ExtismCaller",
+    "ExtismCancelHandle",
 ]
 
 _Storelike: TypeAlias = Store | Caller | StoreContext
@@ -1164,3 +1168,92 @@ class WasiConfig:
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None: ...
+
+# ---------------------------------------------------------------------------------------------
+# Extism runtime (used by the `extism` package; errors are `extism.extism.Error`)
+# ---------------------------------------------------------------------------------------------
+
+@final
+class ExtismCompiled:
+    """A compiled Extism plugin: parsed manifest, compiled modules, WASI flag, host functions.
+
+    ``source`` is a wasm binary, WAT text, or a JSON or TOML manifest (UTF-8). ``functions`` holds
+    tuples ``(namespace, name, params, results, dispatch)``: ``namespace`` ``None`` means
+    ``extism:host/user``, ``params``/``results`` are type codes (0 I32, 1 I64, 2 F32, 3 F64;
+    others raise ``TypeError``), and ``dispatch(caller, args)`` runs when wasm calls the import,
+    returning one value per result (or ``None`` for none). A later tuple wins over an earlier one
+    with the same namespace and name. Raises ``extism.Error("Unable to compile Extism plugin:
+    ...")``.
+    """
+
+    def __new__(
+        cls,
+        source: bytes,
+        wasi: bool,
+        functions: list[Any],
+        fuel_limit: int | None = None,
+    ) -> Self: ...
+    @property
+    def wasi(self) -> bool:
+        """Whether plugins get WASI preview 1."""
+    @property
+    def timeout_ms(self) -> int | None:
+        """The manifest's per-call timeout, in milliseconds."""
+    @property
+    def fuel_limit(self) -> int | None:
+        """Fuel granted to each call, or ``None`` for no limit."""
+
+@final
+class ExtismPlugin:
+    """A plugin instance made from an ``ExtismCompiled``, with its own store, vars and config.
+
+    ``config`` (``{str: str | None}``) is merged over the manifest's config: ``None`` removes a
+    key; anything else is ignored. Raises ``extism.Error("Unable to create Extism plugin:
+    ...")``. After ``close()`` every method raises ``TypeError("plugin is closed")``.
+    """
+
+    def __new__(cls, compiled: ExtismCompiled, config: Any = None) -> Self: ...
+    @property
+    def id(self) -> str:
+        """The plugin's UUID v4, as text."""
+    def call(self, name: str, data: bytes, host_context: Any = None) -> bytes:
+        """Run the export ``name`` with ``data`` as input and return its output. Failures raise
+        ``extism.Error``; an exception raised by a host function comes out as is. Calls from
+        several threads run one at a time; a host function calling into its own plugin raises
+        ``extism.Error("cannot make reentrant calls into plugin")``."""
+    def function_exists(self, name: str) -> bool:
+        """Whether the main module exports ``name`` with type ``() -> ()`` or ``() -> i32``."""
+    def cancel_handle(self) -> ExtismCancelHandle:
+        """A handle that stops this plugin's running call."""
+    def close(self) -> None:
+        """Free the plugin. Idempotent."""
+
+@final
+class ExtismCaller:
+    """The plugin calling a host function, passed to ``dispatch``. Offsets are handles into
+    Extism (kernel) memory. Valid only during that call, on its thread; afterwards every method
+    raises ``extism.Error``. It cannot be created directly."""
+
+    @property
+    def plugin_id(self) -> str:
+        """The calling plugin's UUID, as text."""
+    def alloc(self, n: int) -> int:
+        """Allocate ``n`` bytes; 0 for ``n == 0`` or when out of memory."""
+    def free(self, offset: int) -> None:
+        """Free the block at ``offset``; 0 and unknown offsets are ignored."""
+    def length(self, offset: int) -> int:
+        """Length of the active block starting at ``offset``, else 0."""
+    def read(self, offset: int, length: int) -> bytes:
+        """Copy ``length`` bytes at ``offset``; out of bounds raises ``extism.Error``."""
+    def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        """Copy ``data`` to ``offset``; out of bounds raises ``extism.Error``."""
+    def host_context(self) -> Any:
+        """The ``host_context`` object of the running call, or ``None``."""
+
+@final
+class ExtismCancelHandle:
+    """Stops the running call of one plugin (with ``"timeout"``); a no-op while it is idle or
+    after it is closed. It cannot be created directly."""
+
+    def cancel(self) -> bool:
+        """Request the stop. Returns ``True``."""

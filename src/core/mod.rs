@@ -77,6 +77,11 @@ impl<T> GilCell<T> {
         // SAFETY: see the method contract.
         unsafe { &mut *self.0.get() }
     }
+
+    /// The raw contents, for GC slots (`tp_traverse`), which hold the GIL but get no token.
+    pub fn as_ptr(&self) -> *mut T {
+        self.0.get()
+    }
 }
 
 /// A small id unique to the current OS thread (never 0), to tell which thread runs a store.

@@ -393,7 +393,7 @@ impl StoreRef<'_> {
 }
 
 /// Runs `f` on a stack with room for `wasm_stack` bytes of wasm plus host frames.
-fn with_stack<R>(wasm_stack: usize, f: impl FnOnce() -> R) -> R {
+pub fn with_stack<R>(wasm_stack: usize, f: impl FnOnce() -> R) -> R {
     const HOST_ROOM: usize = 256 * 1024;
     const MAX_GROWN: usize = 64 << 20;
     if wasm_stack > MAX_GROWN {

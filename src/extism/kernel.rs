@@ -117,6 +117,12 @@ impl<'a, M: KernelMemory + ?Sized> Kernel<'a, M> {
         k
     }
 
+    /// The kernel in `mem`, which [`Kernel::new`] already initialised (the runtime does so when
+    /// it makes the memory, then skips the check on every kernel call).
+    pub fn attach(mem: &'a mut M) -> Self {
+        Kernel { mem }
+    }
+
     fn size(&self) -> u64 {
         self.mem.bytes().len() as u64
     }
@@ -435,6 +441,15 @@ impl<'a, M: KernelMemory + ?Sized> Kernel<'a, M> {
             return None;
         }
         self.slice(handle, len)
+    }
+
+    /// Writes `data` at `offset`; false (and nothing written) if it does not fit in memory.
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> bool {
+        if self.slice(offset, data.len() as u64).is_none() {
+            return false;
+        }
+        self.put(offset, data);
+        true
     }
 
     /// `len` bytes at `offset`, if in memory.

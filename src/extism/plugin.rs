@@ -1,0 +1,436 @@
+//! `ExtismPlugin` (behind `extism.Plugin`): one store running a compiled manifest, and the call
+//! protocol of the reference runtime.
+//!
+//! # Calls
+//! A call takes the plugin's gate (one call at a time; other threads wait with the GIL
+//! released, and keep answering Ctrl-C), then, with the GIL released: rebuilds the store if the
+//! previous call was `_start`; instantiates `main` on the first call (inside the timeout, so a
+//! spinning start function or `_initialize` times out instead of hanging) and runs the language
+//! runtime's initialiser; resets the kernel and copies the input in; calls the export; and reads
+//! the return code, the guest's error and the output by upstream's rules. The output is copied
+//! into a `bytes` *before* the gate opens, so concurrent callers never see each other's output
+//! (the reference reads it after unlocking).
+//!
+//! A host function that calls back into its own plugin finds the gate held by its own thread
+//! and gets an `Error` (the reference deadlocks).
+
+use std::cell::UnsafeCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use pyo3::{PyTraverseError, PyVisit};
+use wasmtime::{Func, Instance, Linker, Store, TypedFunc, Val, ValType};
+
+use crate::core::thread_token;
+use crate::errors::{HostError, extism_error, type_error};
+use crate::extism::cancel_handle::PyExtismCancelHandle;
+use crate::extism::compiled::{Compiled, PyExtismCompiled, merged_config};
+use crate::extism::imports::with_kernel;
+use crate::extism::state::{Interrupt, PluginData, new_store};
+
+/// One call at a time per plugin, without ever blocking a thread that holds the GIL.
+#[derive(Default)]
+struct Gate {
+    /// Token of the thread inside the plugin; 0 when free.
+    owner: AtomicU64,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    freed: Condvar,
+}
+
+struct Pass<'a>(&'a Gate);
+
+impl Drop for Pass<'_> {
+    fn drop(&mut self) {
+        self.0.owner.store(0, Ordering::SeqCst);
+        if self.0.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.0.lock.lock();
+            self.0.freed.notify_all();
+        }
+    }
+}
+
+impl Gate {
+    fn try_enter(&self, me: u64) -> bool {
+        self.owner.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    fn enter(&self, py: Python<'_>) -> PyResult<Pass<'_>> {
+        let me = thread_token();
+        if self.try_enter(me) {
+            return Ok(Pass(self));
+        }
+        if self.owner.load(Ordering::SeqCst) == me {
+            return Err(extism_error("cannot make reentrant calls into plugin"));
+        }
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _waiting = Waiting(&self.waiters);
+        loop {
+            let entered = py.detach(|| {
+                let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+                if self.try_enter(me) {
+                    return true;
+                }
+                let _ = self.freed.wait_timeout(guard, Duration::from_millis(50));
+                self.try_enter(me)
+            });
+            if entered {
+                return Ok(Pass(self));
+            }
+            py.check_signals()?;
+        }
+    }
+}
+
+/// An export of `main`, resolved once per instance (never cloned: a typed function's clone
+/// clones its registered type, which costs more than a whole call).
+enum Export {
+    /// `() -> ()`
+    Unit(TypedFunc<(), ()>),
+    /// `() -> i32`: the return code.
+    Code(TypedFunc<(), i32>),
+    /// Anything else with at most one result (called generically, as upstream does).
+    Other(Func, usize),
+}
+
+/// Why a call failed, before it is turned into a Python exception.
+enum Failure {
+    Text(String),
+    /// The guest's `error_set` message (decoded as UTF-8 in Python, as the reference does).
+    Guest(Vec<u8>),
+    /// A Python exception from a host function or a signal handler.
+    Python(PyErr),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Text(s)
+    }
+}
+
+/// The store and what was instantiated in it.
+struct Core {
+    store: Store<PluginData>,
+    /// The plugin's own linker, when other manifest modules were linked into this store.
+    linker: Option<Linker<PluginData>>,
+    instance: Option<Instance>,
+    /// Exports called so far (few: a linear search beats hashing).
+    exports: Vec<(String, Export)>,
+    /// The last call was `_start`: the next one starts from a new store.
+    needs_reset: bool,
+}
+
+/// The message of a failure that ran wasm, by upstream's rules (`timeout`, `oom`, fuel, exits).
+fn describe(store: &Store<PluginData>, e: wasmtime::Error) -> Failure {
+    if let Some(host) = e.downcast_ref::<HostError>() {
+        return Failure::Python(Python::attach(|py| host.0.clone_ref(py)));
+    }
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => return Failure::Text("timeout".into()),
+        Some(wasmtime::Trap::OutOfFuel) => return Failure::Text("plugin ran out of fuel".into()),
+        _ => {}
+    }
+    if store.data().limiter.oom {
+        return Failure::Text("oom".into());
+    }
+    Failure::Text(format!("{e:?}"))
+}
+
+impl Core {
+    fn new(compiled: &Arc<Compiled>, config: Arc<BTreeMap<String, String>>, id: Arc<str>, interrupt: Arc<Interrupt>) -> Result<Core, Failure> {
+        if let Some(e) = &compiled.link_error {
+            return Err(Failure::Text(e.clone()));
+        }
+        let mut store = new_store(compiled, config, id, interrupt)?;
+        let mut linker = None;
+        if !compiled.deps.is_empty() {
+            // Other modules are linked now, as upstream does (reactors are instantiated and
+            // initialised here), under the plugin's timeout.
+            let mut l = compiled.linker.clone();
+            store.data_mut().deadline = deadline(compiled);
+            for (name, module) in &compiled.deps {
+                if let Err(e) = l.module(&mut store, name, module) {
+                    return Err(describe(&store, e));
+                }
+            }
+            store.data_mut().deadline = None;
+            l.instantiate_pre(&compiled.main).map_err(|e| Failure::Text(e.to_string()))?;
+            linker = Some(l);
+        }
+        Ok(Core { store, linker, instance: None, exports: Vec::new(), needs_reset: false })
+    }
+
+    /// The main instance, made and initialised on first use.
+    fn instance(&mut self, compiled: &Compiled) -> Result<Instance, Failure> {
+        if let Some(i) = self.instance {
+            return Ok(i);
+        }
+        self.store.data_mut().limiter.refill();
+        let made = match (&self.linker, &compiled.pre) {
+            (Some(l), _) => l.instantiate(&mut self.store, &compiled.main),
+            (None, Some(pre)) => pre.instantiate(&mut self.store),
+            (None, None) => return Err(Failure::Text("the plugin has no main module".into())),
+        };
+        let instance = made.map_err(|e| describe(&self.store, e))?;
+        // Budget counts growth after creation: the main module's initial pages only had to fit.
+        self.store.data_mut().limiter.refill();
+        self.initialize(instance).map_err(|e| describe(&self.store, e))?;
+        self.instance = Some(instance);
+        Ok(instance)
+    }
+
+    /// Runs the language runtime's initialiser, as upstream detects it (`_start` never runs).
+    fn initialize(&mut self, instance: Instance) -> wasmtime::Result<()> {
+        let s = &mut self.store;
+        let unit = |s: &mut Store<PluginData>, name: &str| instance.get_typed_func::<(), ()>(s, name).ok();
+        if instance.get_func(&mut *s, "hs_init").is_some() {
+            if let Some(init) = unit(s, "_initialize") {
+                init.call(&mut *s, ())?;
+            }
+            let hs_init = instance.get_typed_func::<(i32, i32), ()>(&mut *s, "hs_init")?;
+            hs_init.call(&mut *s, (0, 0))
+        } else if let Some(ctors) = unit(s, "__wasm_call_ctors") {
+            ctors.call(&mut *s, ())
+        } else if let Some(init) = unit(s, "_initialize") {
+            init.call(&mut *s, ())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The index of export `name` in `exports`, resolving it on first use.
+    fn export(&mut self, instance: Instance, name: &str) -> Result<usize, Failure> {
+        if let Some(at) = self.exports.iter().position(|(n, _)| n == name) {
+            return Ok(at);
+        }
+        let shown = name.split('\0').next().unwrap_or_default();
+        let func = instance.get_func(&mut self.store, name).ok_or_else(|| Failure::Text(format!("Function not found: {shown}")))?;
+        let ty = func.ty(&self.store);
+        let results: Vec<ValType> = ty.results().collect();
+        if results.len() > 1 {
+            return Err(Failure::Text(format!("Function {shown} has {} results, expected 0 or 1", results.len())));
+        }
+        let export = match (ty.params().len(), results.first()) {
+            (0, None) => Export::Unit(func.typed(&self.store).map_err(|e| Failure::Text(e.to_string()))?),
+            (0, Some(ValType::I32)) => Export::Code(func.typed(&self.store).map_err(|e| Failure::Text(e.to_string()))?),
+            _ => Export::Other(func, results.len()),
+        };
+        self.exports.push((name.to_owned(), export));
+        Ok(self.exports.len() - 1)
+    }
+
+    /// Runs `name` with `input` (GIL released). Ok means: read the output.
+    fn call(&mut self, compiled: &Compiled, name: &str, input: &[u8]) -> Result<(), Failure> {
+        let instance = self.instance(compiled)?;
+        with_kernel(&mut self.store, |k| {
+            k.reset();
+            k.set_input(input)
+        })
+        .ok_or_else(|| Failure::Text("failed to allocate extism memory".into()))?;
+        let at = self.export(instance, name)?;
+        let s = &mut self.store;
+        let result: wasmtime::Result<i32> = match &self.exports[at].1 {
+            Export::Unit(f) => f.call(&mut *s, ()).map(|()| 0),
+            Export::Code(f) => f.call(&mut *s, ()),
+            Export::Other(f, n) => {
+                let mut out = vec![Val::I32(0); *n];
+                f.call(&mut *s, &[], &mut out).map(|()| match out.first() {
+                    None => 0,
+                    Some(Val::I32(rc)) => *rc,
+                    Some(_) => -1,
+                })
+            }
+        };
+        self.needs_reset = name == "_start";
+        if compiled.settings.fuel_limit.is_some() && self.store.get_fuel().is_ok_and(|f| f == 0) {
+            return Err(Failure::Text("plugin ran out of fuel".into()));
+        }
+        if let Err(e) = &result
+            && e.downcast_ref::<HostError>().is_some()
+        {
+            return Err(describe(&self.store, result.unwrap_err()));
+        }
+        let (handle, message) = with_kernel(&mut self.store, |k| (k.error_get(), k.error().map(<[u8]>::to_vec)));
+        if let Some(message) = message {
+            return Err(Failure::Guest(message));
+        }
+        if handle != 0 {
+            // Upstream's quirk: an error offset inside a block is ignored by the call but still
+            // reported, as an empty message.
+            return Err(Failure::Guest(Vec::new()));
+        }
+        match result {
+            Ok(0) => Ok(()),
+            Ok(rc) => Err(Failure::Text(format!("Error code: {rc}"))),
+            Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) if exit.0 == 0 => Ok(()),
+                _ => Err(describe(&self.store, e)),
+            },
+        }
+    }
+}
+
+fn deadline(compiled: &Compiled) -> Option<Instant> {
+    compiled.settings.timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
+}
+
+#[pyclass(frozen, module = "wasmtime._native", name = "ExtismPlugin")]
+pub struct PyExtismPlugin {
+    compiled: Py<PyExtismCompiled>,
+    inner: Arc<Compiled>,
+    #[pyo3(get)]
+    id: String,
+    config: Arc<BTreeMap<String, String>>,
+    interrupt: Arc<Interrupt>,
+    gate: Gate,
+    /// `None` once closed. Only touched by the thread holding the gate.
+    core: UnsafeCell<Option<Core>>,
+}
+
+// SAFETY: `core` is only reached by the thread that holds `gate` (see `PyExtismPlugin::core`).
+unsafe impl Sync for PyExtismPlugin {}
+
+fn closed() -> PyErr {
+    type_error("plugin is closed")
+}
+
+impl PyExtismPlugin {
+    /// The core, for the holder of the gate.
+    #[allow(clippy::mut_from_ref)]
+    fn core(&self, _pass: &Pass<'_>) -> PyResult<&mut Core> {
+        // SAFETY: the caller holds the gate (`_pass`), so no other reference to `core` exists.
+        unsafe { (*self.core.get()).as_mut() }.ok_or_else(closed)
+    }
+}
+
+#[pymethods]
+impl PyExtismPlugin {
+    #[new]
+    #[pyo3(signature = (compiled, config=None))]
+    fn new(py: Python<'_>, compiled: Bound<'_, PyExtismCompiled>, config: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let inner = compiled.get().inner.clone();
+        let config = Arc::new(merged_config(&inner.settings.config, config));
+        let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
+        let interrupt = Arc::new(Interrupt::default());
+        let core = py.detach(|| Core::new(&inner, config.clone(), id.clone(), interrupt.clone()));
+        let core = core.map_err(|f| match f {
+            Failure::Python(e) => e,
+            Failure::Text(t) => extism_error(format!("Unable to create Extism plugin: {t}")),
+            Failure::Guest(m) => extism_error(format!("Unable to create Extism plugin: {}", String::from_utf8_lossy(&m))),
+        })?;
+        Ok(PyExtismPlugin {
+            compiled: compiled.unbind(),
+            inner,
+            id: id.to_string(),
+            config,
+            interrupt,
+            gate: Gate::default(),
+            core: UnsafeCell::new(Some(core)),
+        })
+    }
+
+    /// Calls export `name` with `data` as input; returns the output.
+    #[pyo3(signature = (name, data, host_context=None))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        data: &[u8],
+        host_context: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let pass = self.gate.enter(py)?;
+        let core = self.core(&pass)?;
+        let inner = &self.inner;
+        if core.needs_reset {
+            let id = core.store.data().id.clone();
+            let fresh = py.detach(|| Core::new(inner, self.config.clone(), id, self.interrupt.clone()));
+            match fresh {
+                Ok(fresh) => *core = fresh,
+                Err(f) => return Err(to_python(py, f)),
+            }
+        }
+        core.store.data_mut().host_context = host_context;
+        self.interrupt.cancel.store(false, Ordering::SeqCst);
+        self.interrupt.running.store(true, Ordering::SeqCst);
+        {
+            let data = core.store.data_mut();
+            data.deadline = deadline(inner);
+            data.limiter.oom = false;
+        }
+        if let Some(fuel) = inner.settings.fuel_limit {
+            let _ = core.store.set_fuel(fuel);
+        }
+        let outcome = py.detach(|| crate::core::store::with_stack(inner.engine.max_wasm_stack, || core.call(inner, name, data)));
+        self.interrupt.running.store(false, Ordering::SeqCst);
+        let data = core.store.data_mut();
+        data.deadline = None;
+        let context = data.host_context.take();
+        drop(context);
+        match outcome {
+            Ok(()) => Ok(with_kernel(&mut core.store, |k| PyBytes::new(py, k.output().unwrap_or_default()))),
+            Err(f) => Err(to_python(py, f)),
+        }
+    }
+
+    /// Whether `main` exports `name` as `() -> ()` or `() -> i32` (upstream's rule).
+    fn function_exists(&self, name: &str) -> PyResult<bool> {
+        // SAFETY: as in `cancel_handle`.
+        if unsafe { (*self.core.get()).is_none() } {
+            return Err(closed());
+        }
+        Ok(match self.inner.main.get_export(name) {
+            Some(wasmtime::ExternType::Func(ty)) => {
+                let mut results = ty.results();
+                ty.params().len() == 0 && results.len() <= 1 && results.next().is_none_or(|r| matches!(r, ValType::I32))
+            }
+            _ => false,
+        })
+    }
+
+    fn cancel_handle(&self) -> PyResult<PyExtismCancelHandle> {
+        // SAFETY: reading whether the plugin is closed; `close` only runs under the gate, and a
+        // stale answer here only hands out a handle that cancels nothing.
+        if unsafe { (*self.core.get()).is_none() } {
+            return Err(closed());
+        }
+        Ok(PyExtismCancelHandle::new(self.interrupt.clone()))
+    }
+
+    /// Drops the store; later calls raise `TypeError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let pass = self.gate.enter(py)?;
+        // SAFETY: the gate is held.
+        let old = unsafe { (*self.core.get()).take() };
+        drop(pass);
+        drop(old);
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.compiled)
+    }
+}
+
+fn to_python(py: Python<'_>, f: Failure) -> PyErr {
+    match f {
+        Failure::Python(e) => e,
+        Failure::Text(t) => extism_error(t),
+        Failure::Guest(m) => match PyBytes::new(py, &m).call_method1("decode", ("utf-8",)) {
+            Ok(text) => match text.extract::<String>() {
+                Ok(t) => extism_error(t),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        },
+    }
+}
