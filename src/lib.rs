@@ -31,6 +31,8 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
         let _ = MAIN_THREAD.set(crate::core::thread_token());
     }
     m.add_function(wrap_pyfunction!(module::wat2wasm, m)?)?;
+    m.add_function(wrap_pyfunction!(extism::log::extism_log_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(extism::log::extism_log_drain, m)?)?;
     m.add_class::<config::PyConfig>()?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<store::PyStore>()?;

@@ -1031,13 +1031,15 @@ class Plugin:
 class CustomLogger:
     """Receives Extism's log lines, made by `set_log_custom`.
 
-    Lines are buffered; `drain()` passes each one (ending in a newline) to the callback, and
-    runs when the logger is deleted too. Routing is basic in this version: see `set_log_file`.
+    The runtime buffers the lines; `drain()` passes each one (ending in a newline) to the
+    callback, and runs when the logger is deleted too. Only the logger of the process's first
+    logging setup receives lines.
     """
 
     def __init__(self, f: Callable[[str], Any] | None) -> None:
         self.callback = f
         self._lines: deque[str] = deque()
+        self._active = False
 
     def set_callback(self, f: Callable[[str], Any] | None) -> None:
         """Replace the callback that `drain` calls."""
@@ -1046,6 +1048,10 @@ class CustomLogger:
     def drain(self) -> None:
         """Pass every buffered line to the callback, oldest first, and empty the buffer."""
         lines = getattr(self, "_lines", None)
+        if lines is None:
+            return
+        if getattr(self, "_active", False):
+            lines.extend(_native.extism_log_drain())
         while lines:
             line = lines.popleft()
             if self.callback is not None:
@@ -1055,52 +1061,43 @@ class CustomLogger:
         self.drain()
 
 
-@dataclass
-class _LogSettings:
-    """Where Extism log lines go: a file path, `"stdout"` or `"stderr"` (`"-"`), or a custom
-    logger; and the level or filter (`None` means `"error"`)."""
-
-    file: str | None
-    level: str | None
-    custom: CustomLogger | None = None
-
-
-_log_settings: _LogSettings | None = None
-"""The process's logging setup: set by the first `set_log_file` or `set_log_custom` call."""
 _log_lock = threading.Lock()
-
-
-def _set_logging(settings: _LogSettings) -> None:
-    global _log_settings
-    with _log_lock:
-        if _log_settings is None:
-            _log_settings = settings
-
+_log_set = False
+"""Whether the process's logging is set up (the first `set_log_file`/`set_log_custom` wins)."""
 
 _LogLevel = Literal["trace", "debug", "info", "warn", "error"]
 
 
+def _set_logging(target: str | None, level: str | None) -> bool:
+    global _log_set
+    with _log_lock:
+        if _log_set:
+            return False
+        _log_set = _native.extism_log_setup(target, level)
+        return _log_set
+
+
 def set_log_file(file: str | os.PathLike[str], level: _LogLevel | str | None = None) -> None:
-    """Send Extism's log lines to `file`: a path (appended to), `"stdout"`, or `"stderr"`/`"-"`.
+    """Send plugins' log lines to `file`: a path (appended to), `"stdout"`, or `"stderr"`/`"-"`.
 
     `level` is `"trace"`, `"debug"`, `"info"`, `"warn"` or `"error"` (the default), or a filter
     such as `"extism=debug"`. As in the reference, logging is set up once per process: the first
-    call of `set_log_file` or `set_log_custom` wins and later ones are ignored. Routing is basic
-    in this version: the choice is recorded for the process.
+    call of `set_log_file` or `set_log_custom` wins and later ones are ignored. Guests see the
+    level through `get_log_level`.
     """
-    _set_logging(_LogSettings(os.fspath(file), level))
+    _set_logging(os.fspath(file), level)
 
 
 def set_log_custom(
     f: Callable[[str], Any] | None, level: _LogLevel | str | None = None
 ) -> CustomLogger:
-    """Collect Extism's log lines in memory for `f`: they reach it on `CustomLogger.drain()`.
+    """Collect plugins' log lines in memory for `f`: they reach it on `CustomLogger.drain()`.
 
     `level` is as for `set_log_file`, and like it only the first logging setup of the process
-    takes effect (later loggers receive nothing). Routing is basic in this version.
+    takes effect (later loggers receive nothing).
     """
     logger = CustomLogger(f)
-    _set_logging(_LogSettings(None, level, logger))
+    logger._active = _set_logging(None, level)
     return logger
 
 

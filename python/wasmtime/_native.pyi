@@ -28,6 +28,8 @@ from wasmtime._perms import DirPerms, FilePerms
 
 __all__ = [
     "wat2wasm",
+    "extism_log_setup",
+    "extism_log_drain",
     "Config",
     "Engine",
     "Store",
@@ -80,6 +82,13 @@ def wat2wasm(wat: str | bytes) -> bytearray:
     >>> wat2wasm('(module)')
     bytearray(b'\\x00asm\\x01\\x00\\x00\\x00')
     """
+
+def extism_log_setup(target: str | None, filter: str | None = None) -> bool:
+    """Set the process's Extism log sink (a path, ``"stdout"``, ``"stderr"``/``"-"``, or None for
+    an in-memory buffer) and level filter; False if logging was already set up."""
+
+def extism_log_drain() -> list[str]:
+    """Take the log lines buffered for a custom logger."""
 
 # ---------------------------------------------------------------------------------------------
 # Configuration, engine, store

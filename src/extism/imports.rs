@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use wasmtime::{AsContextMut, Caller, ExternType, Linker, Module, StoreContextMut};
 
 use crate::extism::kernel::{Kernel, KernelMemory};
+use crate::extism::log;
 use crate::extism::state::PluginData;
 
 /// The namespace of the kernel and the PDK host functions.
@@ -262,18 +263,26 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
     l.func_wrap(ns, &n("http_status_code"), |c: C<'_>| c.data().http_status)?;
     if !legacy {
         l.func_wrap(ns, "http_headers", |_: C<'_>| 0u64)?;
-        l.func_wrap(ns, "get_log_level", |_: C<'_>| i32::MAX)?;
+        l.func_wrap(ns, "get_log_level", |_: C<'_>| log::level())?;
     }
-    for level in ["trace", "debug", "info", "warn", "error"] {
-        if legacy && level == "trace" {
+    for (level, name) in ["trace", "debug", "info", "warn", "error"].into_iter().enumerate() {
+        if legacy && name == "trace" {
             continue;
         }
-        l.func_wrap(ns, &n(&format!("log_{level}")), move |mut c: C<'_>, msg: u64| {
-            // Logging is off until a log sink is configured: drop the message, keep the rule
-            // that the host owns the handle.
-            if !legacy {
-                with_kernel(&mut c, |k| k.free(msg));
+        let level = level as i32;
+        l.func_wrap(ns, &n(&format!("log_{name}")), move |mut c: C<'_>, msg: u64| -> Result<()> {
+            if !log::enabled(level) {
+                if !legacy {
+                    with_kernel(&mut c, |k| k.free(msg));
+                }
+                return Ok(());
             }
+            let message = take(&mut c, msg, "log message", legacy)?;
+            match std::str::from_utf8(&message) {
+                Ok(text) => log::emit(level, text, &c.data().id),
+                Err(_) => log::emit(4, "unable to log message: invalid UTF-8", &c.data().id),
+            }
+            Ok(())
         })?;
     }
     Ok(())
