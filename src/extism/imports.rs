@@ -226,16 +226,18 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
         let key_handle = key;
         let key = text(with_kernel(&mut c, |k| block(k, key_handle, "var key"))?, "var key")?;
         if value == 0 {
-            c.data_mut().vars.remove(&key);
+            let data = c.data_mut();
+            if let Some(old) = data.vars.remove(&key) {
+                data.vars_size -= var_cost(&key, &old);
+            }
             if !legacy {
                 with_kernel(&mut c, |k| k.free(key_handle));
             }
             return Ok(());
         }
         let bytes = with_kernel(&mut c, |k| block(k, value, "var value"))?;
-        let vars = &c.data().vars;
-        let used: u64 = vars.iter().map(|(k, v)| var_cost(k, v)).sum();
-        if used + var_cost(&key, &bytes) > limit {
+        // Upstream counts every stored entry, the one being replaced included.
+        if c.data().vars_size + var_cost(&key, &bytes) > limit {
             return Err(wasmtime::format_err!("Variable store is full"));
         }
         if !legacy {
@@ -244,7 +246,11 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
                 k.free(value);
             });
         }
-        c.data_mut().vars.insert(key, bytes);
+        let data = c.data_mut();
+        data.vars_size += var_cost(&key, &bytes);
+        if let Some(old) = data.vars.insert(key.clone(), bytes) {
+            data.vars_size -= var_cost(&key, &old);
+        }
         Ok(())
     })?;
     l.func_wrap(ns, &n("http_request"), move |mut c: C<'_>, req: u64, body: u64| -> Result<u64> {

@@ -16,7 +16,7 @@
 
 use std::cell::UnsafeCell;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -295,6 +295,8 @@ pub struct PyExtismPlugin {
     gate: Gate,
     /// `None` once closed. Only touched by the thread holding the gate.
     core: UnsafeCell<Option<Core>>,
+    /// Set by `close`, for the methods that do not take the gate.
+    closed: AtomicBool,
 }
 
 // SAFETY: `core` is only reached by the thread that holds `gate` (see `PyExtismPlugin::core`).
@@ -336,6 +338,7 @@ impl PyExtismPlugin {
             interrupt,
             gate: Gate::default(),
             core: UnsafeCell::new(Some(core)),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -384,8 +387,7 @@ impl PyExtismPlugin {
 
     /// Whether `main` exports `name` as `() -> ()` or `() -> i32` (upstream's rule).
     fn function_exists(&self, name: &str) -> PyResult<bool> {
-        // SAFETY: as in `cancel_handle`.
-        if unsafe { (*self.core.get()).is_none() } {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(closed());
         }
         Ok(match self.inner.main.get_export(name) {
@@ -398,9 +400,7 @@ impl PyExtismPlugin {
     }
 
     fn cancel_handle(&self) -> PyResult<PyExtismCancelHandle> {
-        // SAFETY: reading whether the plugin is closed; `close` only runs under the gate, and a
-        // stale answer here only hands out a handle that cancels nothing.
-        if unsafe { (*self.core.get()).is_none() } {
+        if self.closed.load(Ordering::SeqCst) {
             return Err(closed());
         }
         Ok(PyExtismCancelHandle::new(self.interrupt.clone()))
@@ -409,6 +409,7 @@ impl PyExtismPlugin {
     /// Drops the store; later calls raise `TypeError`.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let pass = self.gate.enter(py)?;
+        self.closed.store(true, Ordering::SeqCst);
         // SAFETY: the gate is held.
         let old = unsafe { (*self.core.get()).take() };
         drop(pass);

@@ -122,6 +122,8 @@ pub struct PluginData {
     /// Manifest config merged with `Plugin(config=...)`.
     pub config: Arc<BTreeMap<String, String>>,
     pub vars: BTreeMap<String, Vec<u8>>,
+    /// What `vars` counts against `max_var_bytes` (48 bytes per entry plus key and value).
+    pub vars_size: u64,
     pub wasi: Option<WasiP1Ctx>,
     pub limiter: Limiter,
     /// The plugin's id (uuid v4), in messages.
@@ -176,6 +178,7 @@ pub fn new_store(
             kernel: None,
             config,
             vars: BTreeMap::new(),
+            vars_size: 0,
             wasi: None,
             limiter: Limiter { budget: settings.max_pages.map(|p| p as usize * 65536), ..Default::default() },
             id,
