@@ -988,23 +988,10 @@ class Plugin:
         host function comes out as is. Calls from several threads run one at a time; a host
         function calling back into its own plugin raises `Error`.
         """
-        if isinstance(data, str):
-            payload = data.encode()
-        elif isinstance(data, bytes):
-            payload = data
-        else:
-            try:
-                payload = memoryview(data).tobytes()
-            except TypeError:
-                raise TypeError(
-                    f"plugin input must be str or bytes-like, not {type(data).__name__}"
-                ) from None
-        if isinstance(function_name, bytes):
-            function_name = function_name.decode()
-        output = self._open().call(function_name, payload, host_context)
-        if parse is None or parse is _as_bytes:
-            return output
-        return parse(output)
+        impl = self._impl
+        if impl is None:
+            raise TypeError("plugin is closed")
+        return impl.call(function_name, data, None if parse is _as_bytes else parse, host_context)
 
     def __enter__(self) -> Self:
         return self

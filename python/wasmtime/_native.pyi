@@ -1225,8 +1225,15 @@ class ExtismPlugin:
     @property
     def id(self) -> str:
         """The plugin's UUID v4, as text."""
-    def call(self, name: str, data: bytes, host_context: Any = None) -> bytes:
-        """Run the export ``name`` with ``data`` as input and return its output. Failures raise
+    def call(
+        self,
+        name: str | bytes,
+        data: str | bytes | bytearray | memoryview,
+        parse: Callable[[bytes], Any] | None = None,
+        host_context: Any = None,
+    ) -> Any:
+        """Run the export ``name`` with ``data`` (str as UTF-8, or bytes-like) as input and return
+        its output as bytes, or ``parse(output)``. Failures raise
         ``extism.Error``; an exception raised by a host function comes out as is. Calls from
         several threads run one at a time; a host function calling into its own plugin raises
         ``extism.Error("cannot make reentrant calls into plugin")``."""

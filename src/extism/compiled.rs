@@ -41,6 +41,9 @@ pub struct Compiled {
     pub pre: Option<InstancePre<PluginData>>,
     /// Why plugins cannot be made from this (bad imports, circular modules): raised by `Plugin`.
     pub link_error: Option<String>,
+    /// A 0.x plugin (it imports `env::extism_*`) with WASI: as 0.x hosts did, every call gets a
+    /// fresh instance (0.x PDKs such as the JS one rely on it); variables are kept.
+    pub fresh_instances: bool,
     /// The `dispatch` callables of the user host functions, by index; `None` once cleared by GC.
     functions: GilCell<Vec<Option<Py<PyAny>>>>,
 }
@@ -209,6 +212,7 @@ fn build(source: &[u8], wasi: bool, fuel_limit: Option<u64>, hosts: &[HostSpec])
         }
     };
     let main = modules[main_at].1.clone();
+    let fresh_instances = wasi && main.imports().any(|i| i.module() == imports::LEGACY_ENV && i.name().starts_with("extism_"));
     let deps: Vec<(String, Module)> = order.iter().map(|&i| modules[i].clone()).collect();
     let mut pre = None;
     if deps.is_empty() && link_error.is_none() {
@@ -225,6 +229,7 @@ fn build(source: &[u8], wasi: bool, fuel_limit: Option<u64>, hosts: &[HostSpec])
         linker,
         pre,
         link_error,
+        fresh_instances,
         functions: GilCell::new(Vec::new()),
     })
 }

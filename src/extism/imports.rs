@@ -189,15 +189,28 @@ fn take(c: &mut Caller<'_, PluginData>, handle: u64, what: &str, legacy: bool) -
     })
 }
 
-/// A new block holding `bytes` (0 for none or empty), as upstream's `memory_new`.
-fn give(c: &mut Caller<'_, PluginData>, bytes: Option<&[u8]>) -> Result<u64> {
-    match bytes {
-        None | Some([]) => Ok(0),
-        Some(b) => {
-            let id = c.data().id.clone();
-            with_kernel(c, |k| k.new_block(b)).ok_or_else(|| wasmtime::format_err!("{id} out of memory"))
+/// The value of the UTF-8 key at `handle` in `table`, as a new block (0 when missing or empty,
+/// as upstream); the key's handle is freed under the 1.x rule. No copies on the way.
+fn lookup<V: AsRef<[u8]>>(
+    c: &mut Caller<'_, PluginData>,
+    handle: u64,
+    what: &str,
+    legacy: bool,
+    table: &BTreeMap<String, V>,
+) -> Result<u64> {
+    let made = with_kernel(&mut *c, |k| -> Result<Option<u64>> {
+        let key = k.block(handle).ok_or_else(|| wasmtime::format_err!("invalid handle offset for {what}: {handle}"))?;
+        let key = std::str::from_utf8(key).map_err(|_| wasmtime::format_err!("invalid UTF-8 in {what}"))?;
+        let value = table.get(key).map(AsRef::as_ref);
+        if !legacy {
+            k.free(handle);
         }
-    }
+        Ok(match value {
+            None | Some([]) => Some(0),
+            Some(v) => k.new_block(v),
+        })
+    })?;
+    made.ok_or_else(|| wasmtime::format_err!("{} out of memory", c.data().id))
 }
 
 /// Bytes the variable store counts for an entry (upstream counts two 24-byte headers).
@@ -209,14 +222,15 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
     type C<'a> = Caller<'a, PluginData>;
     let n = |name: &str| format!("{p}{name}");
     l.func_wrap(ns, &n("config_get"), move |mut c: C<'_>, key: u64| -> Result<u64> {
-        let key = text(take(&mut c, key, "config key", legacy)?, "config key")?;
         let config = c.data().config.clone();
-        give(&mut c, config.get(&key).map(String::as_bytes))
+        lookup(&mut c, key, "config key", legacy, &config)
     })?;
     l.func_wrap(ns, &n("var_get"), move |mut c: C<'_>, key: u64| -> Result<u64> {
-        let key = text(take(&mut c, key, "var key", legacy)?, "var key")?;
-        let value = c.data().vars.get(&key).cloned();
-        give(&mut c, value.as_deref())
+        // The map is moved out while the kernel borrows the store, then put back.
+        let vars = std::mem::take(&mut c.data_mut().vars);
+        let found = lookup(&mut c, key, "var key", legacy, &vars);
+        c.data_mut().vars = vars;
+        found
     })?;
     l.func_wrap(ns, &n("var_set"), move |mut c: C<'_>, key: u64, value: u64| -> Result<()> {
         let limit = c.data().settings.max_var_bytes;

@@ -21,7 +21,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::exceptions::PyUnicodeDecodeError;
+use pyo3::types::{PyBytes, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 use wasmtime::{Func, Instance, Linker, Store, TypedFunc, Val, ValType};
 
@@ -313,6 +314,52 @@ impl PyExtismPlugin {
         // SAFETY: the caller holds the gate (`_pass`), so no other reference to `core` exists.
         unsafe { (*self.core.get()).as_mut() }.ok_or_else(closed)
     }
+
+    /// Runs a call: the gate, a fresh store if due, the detached call, the output copy.
+    fn run<'py>(&self, py: Python<'py>, name: &str, data: &[u8], host_context: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+        let pass = self.gate.enter(py)?;
+        let core = self.core(&pass)?;
+        let inner = &self.inner;
+
+        let legacy_fresh = inner.fresh_instances && core.instance.is_some();
+        if core.needs_reset || legacy_fresh {
+            let id = core.store.data().id.clone();
+            let fresh = py.detach(|| Core::new(inner, self.config.clone(), id, self.interrupt.clone()));
+            match fresh {
+                Ok(mut fresh) => {
+                    // After `_start` everything is new; a 0.x plugin keeps its variables.
+                    if !core.needs_reset {
+                        let (old, new) = (core.store.data_mut(), fresh.store.data_mut());
+                        new.vars = std::mem::take(&mut old.vars);
+                        new.vars_size = old.vars_size;
+                    }
+                    *core = fresh;
+                }
+                Err(f) => return Err(to_python(py, f)),
+            }
+        }
+        core.store.data_mut().host_context = host_context;
+        self.interrupt.cancel.store(false, Ordering::SeqCst);
+        self.interrupt.running.store(true, Ordering::SeqCst);
+        {
+            let data = core.store.data_mut();
+            data.deadline = deadline(inner);
+            data.limiter.oom = false;
+        }
+        if let Some(fuel) = inner.settings.fuel_limit {
+            let _ = core.store.set_fuel(fuel);
+        }
+        let outcome = py.detach(|| crate::core::store::with_stack(inner.engine.max_wasm_stack, || core.call(inner, name, data)));
+        self.interrupt.running.store(false, Ordering::SeqCst);
+        let data = core.store.data_mut();
+        data.deadline = None;
+        let context = data.host_context.take();
+        drop(context);
+        match outcome {
+            Ok(()) => Ok(with_kernel(&mut core.store, |k| PyBytes::new(py, k.output().unwrap_or_default()))),
+            Err(f) => Err(to_python(py, f)),
+        }
+    }
 }
 
 #[pymethods]
@@ -342,49 +389,41 @@ impl PyExtismPlugin {
         })
     }
 
-    /// Calls export `name` with `data` as input; returns the output.
-    #[pyo3(signature = (name, data, host_context=None))]
+    /// Calls export `name` (str, or UTF-8 bytes) with `data` (str, sent as UTF-8, or
+    /// bytes-like) as input; returns the output as bytes, or `parse(output)`.
+    #[pyo3(signature = (name, data, parse=None, host_context=None))]
     fn call<'py>(
         &self,
         py: Python<'py>,
-        name: &str,
-        data: &[u8],
+        name: &Bound<'py, PyAny>,
+        data: &Bound<'py, PyAny>,
+        parse: Option<&Bound<'py, PyAny>>,
         host_context: Option<Py<PyAny>>,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let pass = self.gate.enter(py)?;
-        let core = self.core(&pass)?;
-        let inner = &self.inner;
-        if core.needs_reset {
-            let id = core.store.data().id.clone();
-            let fresh = py.detach(|| Core::new(inner, self.config.clone(), id, self.interrupt.clone()));
-            match fresh {
-                Ok(fresh) => *core = fresh,
-                Err(f) => return Err(to_python(py, f)),
-            }
-        }
-        core.store.data_mut().host_context = host_context;
-        self.interrupt.cancel.store(false, Ordering::SeqCst);
-        self.interrupt.running.store(true, Ordering::SeqCst);
-        {
-            let data = core.store.data_mut();
-            data.deadline = deadline(inner);
-            data.limiter.oom = false;
-        }
-        if let Some(fuel) = inner.settings.fuel_limit {
-            let _ = core.store.set_fuel(fuel);
-        }
-        let outcome = py.detach(|| crate::core::store::with_stack(inner.engine.max_wasm_stack, || core.call(inner, name, data)));
-        self.interrupt.running.store(false, Ordering::SeqCst);
-        let data = core.store.data_mut();
-        data.deadline = None;
-        let context = data.host_context.take();
-        drop(context);
-        match outcome {
-            Ok(()) => Ok(with_kernel(&mut core.store, |k| PyBytes::new(py, k.output().unwrap_or_default()))),
-            Err(f) => Err(to_python(py, f)),
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name: &str = match name.cast::<PyString>() {
+            Ok(s) => s.to_str()?,
+            Err(_) => match name.cast::<PyBytes>() {
+                Ok(b) => std::str::from_utf8(b.as_bytes()).map_err(|e| PyUnicodeDecodeError::new_err(e.to_string()))?,
+                Err(_) => return Err(type_error(format!("function name must be str, not {}", name.get_type().name()?))),
+            },
+        };
+        let copied: Vec<u8>;
+        let data: &[u8] = if let Ok(b) = data.cast::<PyBytes>() {
+            b.as_bytes()
+        } else if let Ok(s) = data.cast::<PyString>() {
+            s.to_str()?.as_bytes()
+        } else if let Ok(buf) = pyo3::buffer::PyBuffer::<u8>::get(data) {
+            copied = buf.to_vec(py)?;
+            &copied
+        } else {
+            return Err(type_error(format!("plugin input must be str or bytes-like, not {}", data.get_type().name()?)));
+        };
+        let output = self.run(py, name, data, host_context)?;
+        match parse {
+            Some(parse) if !parse.is_none() => parse.call1((output,)),
+            _ => Ok(output.into_any()),
         }
     }
-
     /// Whether `main` exports `name` as `() -> ()` or `() -> i32` (upstream's rule).
     fn function_exists(&self, name: &str) -> PyResult<bool> {
         if self.closed.load(Ordering::SeqCst) {

@@ -1128,3 +1128,21 @@ def test_http_without_allowed_hosts_is_not_allowed(
     plugin = extism.Plugin(manifest(wasm(file)), wasi=wasi, functions=[])
     with pytest.raises(extism.Error, match="not allowed"):
         within_deadline(lambda: plugin.call(function, data))
+
+
+def test_legacy_js_pdk_out_gets_a_fresh_instance_per_call(legacy_js_out: CompiledPlugin) -> None:
+    # The 0.x JS PDK traps on a second call into the same instance; 0.x hosts re-instantiated
+    # WASI plugins before every call, and so do we for 0.x plugins.
+    plugin = extism.Plugin(legacy_js_out)
+    assert plugin.call("greet", "a") == b"Hello World from greet! a"
+    assert plugin.call("greet", "b") == b"Hello World from greet! b"
+    assert json.loads(plugin.call("count_vowels", "aeiou")) == {"count": 5}
+    assert plugin.call("greet2", "c") == b"Hello World from greet2! c"
+
+
+def test_legacy_go_pdk_example_keeps_vars_across_fresh_instances() -> None:
+    plugin = extism.Plugin(manifest(wasm("legacy__go-pdk_example.wasm")), wasi=True, functions=[])
+    for text, count in [("hello", 2), ("aaa", 3), ("", 0)]:
+        out = json.loads(plugin.call("count_vowels", text))
+        assert out["count"] == count
+        assert out["a"] == "this is var a"

@@ -585,3 +585,15 @@ def test_legacy_abi_input_error_and_host_functions(probe: Probe) -> None:
     with pytest.raises(extism.Error) as exc:
         e.call()
     assert str(exc.value) == "legacy error"
+
+
+def test_legacy_wasi_plugin_keeps_vars_across_its_fresh_instances(probe: Probe) -> None:
+    # 0.x hosts re-instantiated WASI plugins before every call; variables live in the host.
+    plugin = probe(legacy=True, wasi=True)
+    p = plugin.program()
+    p.var_set(p.block(b"k"), p.block(b"kept"))
+    p.run()
+    q = plugin.program()
+    value = q.var_get(q.block(b"k"))
+    length = q.length(value)
+    assert q.run()[length] == len(b"kept")

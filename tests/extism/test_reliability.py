@@ -167,3 +167,8 @@ def test_bad_function_names(name: object) -> None:
 def test_bad_sources_raise_extism_error(source: object) -> None:
     with pytest.raises(extism.Error, match="^Unable to (compile|create) Extism plugin: "):
         extism.Plugin(source)  # type: ignore[arg-type]
+
+
+def test_a_temporary_plugin_lives_through_its_call() -> None:
+    # `Plugin(...).call(...)`: nothing else holds the plugin while it runs.
+    assert extism.Plugin(ECHO_SLOW).call("echo", b"\x01hi") == b"\x01hi"
