@@ -4,28 +4,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def test_gcd_example_prints_result() -> None:
+@pytest.mark.parametrize(
+    ("script", "printed"),
+    [("gcd.py", "gcd(6, 27) = 3"), ("greet.py", "Hello, world!")],
+)
+def test_example_prints_its_result(script: str, printed: str) -> None:
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "gcd.py")],
+        [sys.executable, str(EXAMPLES / script)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "gcd(6, 27) = 3"
-
-
-def test_extism_greet_example_prints_greeting() -> None:
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "greet.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "Hello, world!"
+    assert out.stdout.strip() == printed

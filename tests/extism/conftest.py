@@ -25,6 +25,7 @@ The legacy variant imports the same functions from ``env`` as ``extism_<name>`` 
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -325,3 +326,34 @@ def probe() -> Callable[..., Probe]:
         return Probe(extism.Plugin(source, **plugin_kwargs))
 
     return make
+
+
+Deadline = Callable[..., Any]
+
+
+def _within_deadline(fn: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """Runs `fn` on a worker thread and returns (or raises) its outcome; fails the test if it has
+    not finished after `timeout` seconds (the worker is abandoned as a daemon), so that a hang or
+    a deadlock in the runtime fails one test instead of stalling the run."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 (handed back to the test thread)
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        pytest.fail(f"still running after {timeout} s: the runtime did not stop it")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.fixture
+def within_deadline() -> Deadline:
+    """``within_deadline(fn, timeout=60.0)``: ``fn()``, or a test failure if it hangs."""
+    return _within_deadline

@@ -35,6 +35,9 @@ import extism
 from extism import CurrentPlugin, Function, Val, ValType, host_fn
 from extism.extism import HOST_FN_REGISTRY, CompiledPlugin
 
+# `within_deadline(fn, timeout=60.0)`, from conftest: fn(), or a test failure if it hangs.
+Deadline = Callable[..., Any]
+
 I64 = ValType.I64
 I32 = ValType.I32
 
@@ -66,27 +69,6 @@ def wasm(name: str, module: str | None = None) -> dict[str, Any]:
 
 def manifest(*modules: dict[str, str], **options: Any) -> dict[str, Any]:
     return {"wasm": list(modules), **options}
-
-
-def within_deadline(fn: Callable[[], Any], timeout: float = HANG) -> Any:
-    """Run `fn` on a worker thread and return (or raise) its outcome; fail the test if it has not
-    finished after `timeout` seconds (the worker is abandoned as a daemon)."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 (handed back to the test thread)
-            outcome["error"] = e
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        pytest.fail(f"still running after {timeout} s: the runtime did not stop it")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 class Canceller:
@@ -825,7 +807,7 @@ def python_sdk_loop() -> CompiledPlugin:
     return CompiledPlugin(manifest(wasm("python-sdk__loop.wasm")), functions=[])
 
 
-def test_extism_loop_timeout_ms_stops_the_call_with_timeout() -> None:
+def test_extism_loop_timeout_ms_stops_the_call_with_timeout(within_deadline: Deadline) -> None:
     plugin = extism.Plugin(manifest(wasm("extism__loop.wasm"), timeout_ms=300), functions=[])
     for _ in range(2):
         with pytest.raises(extism.Error) as exc:
@@ -833,7 +815,9 @@ def test_extism_loop_timeout_ms_stops_the_call_with_timeout() -> None:
         assert str(exc.value) == "timeout"
 
 
-def test_python_sdk_loop_cancel_from_another_thread(python_sdk_loop: CompiledPlugin) -> None:
+def test_python_sdk_loop_cancel_from_another_thread(
+    within_deadline: Deadline, python_sdk_loop: CompiledPlugin
+) -> None:
     plugin = extism.Plugin(python_sdk_loop)
     for _ in range(2):
         with (
@@ -855,7 +839,7 @@ def test_go_sdk_hello_cancel_while_idle_does_not_affect_later_calls() -> None:
     assert plugin.call("run_test", b"") == b"Hello, world!"
 
 
-def test_js_sdk_loop_forever_timeout() -> None:
+def test_js_sdk_loop_forever_timeout(within_deadline: Deadline) -> None:
     plugin = extism.Plugin(
         manifest(wasm("js-sdk__loop-forever.wasm"), timeout_ms=250), functions=[]
     )
@@ -864,7 +848,9 @@ def test_js_sdk_loop_forever_timeout() -> None:
     assert str(exc.value) == "timeout"
 
 
-def test_js_sdk_loop_forever_init_timeout_applies_to_initialization() -> None:
+def test_js_sdk_loop_forever_init_timeout_applies_to_initialization(
+    within_deadline: Deadline,
+) -> None:
     """The start section of js-sdk__loop-forever-init.wasm spins: the reference hangs in
     `Plugin()`; with a timeout_ms ours must fail with "timeout" (at creation or first call)."""
 
@@ -883,14 +869,16 @@ def go_sdk_sleep() -> CompiledPlugin:
     return CompiledPlugin(manifest(wasm("go-sdk__sleep.wasm")), wasi=True, functions=[])
 
 
-def test_go_sdk_sleep_busy_waits_the_configured_seconds(go_sdk_sleep: CompiledPlugin) -> None:
+def test_go_sdk_sleep_busy_waits_the_configured_seconds(
+    within_deadline: Deadline, go_sdk_sleep: CompiledPlugin
+) -> None:
     plugin = extism.Plugin(go_sdk_sleep, config={"duration": "1"})
     start = time.monotonic()
     assert within_deadline(lambda: plugin.call("run_test", b"")) == b"slept for 1 seconds"
     assert time.monotonic() - start >= 0.9
 
 
-def test_go_sdk_sleep_timeout() -> None:
+def test_go_sdk_sleep_timeout(within_deadline: Deadline) -> None:
     plugin = extism.Plugin(
         manifest(wasm("go-sdk__sleep.wasm"), timeout_ms=100),
         wasi=True,
@@ -903,7 +891,9 @@ def test_go_sdk_sleep_timeout() -> None:
         assert str(exc.value) == "timeout"
 
 
-def test_go_sdk_sleep_cancelled_then_reused(go_sdk_sleep: CompiledPlugin) -> None:
+def test_go_sdk_sleep_cancelled_then_reused(
+    within_deadline: Deadline, go_sdk_sleep: CompiledPlugin
+) -> None:
     plugin = extism.Plugin(go_sdk_sleep, config={"duration": "1"})
     with (
         Canceller(plugin.cancel_handle(), delay=0.1),
@@ -938,7 +928,7 @@ class FakeClock:
         ]
 
 
-def test_js_sdk_sleep_waits_on_the_host_clock_then_notifies() -> None:
+def test_js_sdk_sleep_waits_on_the_host_clock_then_notifies(within_deadline: Deadline) -> None:
     clock = FakeClock(step=10)
     plugin = extism.Plugin(manifest(wasm("js-sdk__sleep.wasm")), functions=clock.functions())
     within_deadline(lambda: plugin.call("sleep", json.dumps({"duration_ms": 100})))
@@ -947,7 +937,7 @@ def test_js_sdk_sleep_waits_on_the_host_clock_then_notifies() -> None:
     assert 2 <= clock.readings <= 20
 
 
-def test_js_sdk_sleep_timeout_while_the_host_clock_stands_still() -> None:
+def test_js_sdk_sleep_timeout_while_the_host_clock_stands_still(within_deadline: Deadline) -> None:
     clock = FakeClock(step=0)
     plugin = extism.Plugin(
         manifest(wasm("js-sdk__sleep.wasm"), timeout_ms=300), functions=clock.functions()
@@ -1123,7 +1113,7 @@ def test_legacy_js_pdk_out_greet(legacy_js_out: CompiledPlugin, function: str) -
     ],
 )
 def test_http_without_allowed_hosts_is_not_allowed(
-    file: str, function: str, data: str, wasi: bool
+    within_deadline: Deadline, file: str, function: str, data: str, wasi: bool
 ) -> None:
     plugin = extism.Plugin(manifest(wasm(file)), wasi=wasi, functions=[])
     with pytest.raises(extism.Error, match="not allowed"):

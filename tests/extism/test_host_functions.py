@@ -45,6 +45,9 @@ from extism.extism import (
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 
+# `within_deadline(fn, timeout=60.0)`, from conftest: fn(), or a test failure if it hangs.
+Deadline = Callable[..., Any]
+
 CODE_FUNCTIONS = (
     Path(__file__).resolve().parents[2].parent
     / "shared"
@@ -139,26 +142,6 @@ def _restore_host_fn_registry() -> Iterator[None]:
     saved = list(HOST_FN_REGISTRY)
     yield
     HOST_FN_REGISTRY[:] = saved
-
-
-def within_deadline(fn: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Run `fn` on a worker thread; fail the test instead of hanging if it deadlocks."""
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 (handed back to the test thread)
-            outcome["error"] = e
-
-    worker = threading.Thread(target=work, daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        pytest.fail(f"still running after {timeout} s (deadlock?)")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -908,7 +891,9 @@ def test_current_plugin_used_after_its_call_raises() -> None:
     assert plugin.call("run", "def") == b"def"
 
 
-def test_current_plugin_used_from_another_thread_during_the_call_raises() -> None:
+def test_current_plugin_used_from_another_thread_during_the_call_raises(
+    within_deadline: Deadline,
+) -> None:
     errors: list[BaseException] = []
 
     @host_fn(name="f", signature=([I64], [I64]))
@@ -987,7 +972,9 @@ def test_exception_stops_the_guest_before_it_continues() -> None:
     assert calls == [0, 1]
 
 
-def test_host_function_calling_its_own_plugin_raises_error_without_deadlock() -> None:
+def test_host_function_calling_its_own_plugin_raises_error_without_deadlock(
+    within_deadline: Deadline,
+) -> None:
     holder: dict[str, extism.Plugin] = {}
     errors: list[BaseException] = []
 
@@ -1008,7 +995,7 @@ def test_host_function_calling_its_own_plugin_raises_error_without_deadlock() ->
     assert within_deadline(lambda: plugin.call("run", "y")) == b"outer"
 
 
-def test_host_function_may_call_another_plugin() -> None:
+def test_host_function_may_call_another_plugin(within_deadline: Deadline) -> None:
     @host_fn(name="f", signature=([I64], [I64]))
     def inner(plugin: CurrentPlugin, params: list[Val], results: list[Val]) -> None:
         plugin.return_string(results[0], plugin.input_string(params[0]).upper())
