@@ -38,7 +38,11 @@ static TRAP: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static EXIT_TRAP: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>, name: &str) -> Bound<'py, PyType> {
-    match cell.import(py, "wasmtime._error", name) {
+    class_in(py, cell, "wasmtime._error", name)
+}
+
+fn class_in<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>, module: &str, name: &str) -> Bound<'py, PyType> {
+    match cell.import(py, module, name) {
         Ok(t) => t.clone(),
         // The package is broken if this happens; fall back to a plain exception type.
         Err(_) => py.get_type::<pyo3::exceptions::PyRuntimeError>(),
@@ -60,15 +64,9 @@ static EXTISM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 /// `extism/extism.py`).
 pub fn extism_error(msg: impl Into<String>) -> PyErr {
     let msg = msg.into();
-    Python::attach(|py| {
-        let class = match EXTISM_ERROR.import(py, "extism.extism", "Error") {
-            Ok(t) => t.clone(),
-            Err(_) => py.get_type::<pyo3::exceptions::PyRuntimeError>(),
-        };
-        match class.call1((msg,)) {
-            Ok(e) => PyErr::from_value(e),
-            Err(e) => e,
-        }
+    Python::attach(|py| match class_in(py, &EXTISM_ERROR, "extism.extism", "Error").call1((msg,)) {
+        Ok(e) => PyErr::from_value(e),
+        Err(e) => e,
     })
 }
 

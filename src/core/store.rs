@@ -412,13 +412,19 @@ fn on_epoch_deadline(mut cx: StoreContextMut<'_, StoreData>) -> wasmtime::Result
     if data.shared.interrupt.swap(false, Ordering::SeqCst) {
         return Ok(wasmtime::UpdateDeadline::Interrupt);
     }
-    if crate::is_main_thread() {
-        // Run Python's signal handlers: Ctrl-C raises KeyboardInterrupt out of the wasm call.
-        if let Err(e) = Python::attach(|py| py.check_signals()) {
-            return Err(HostError(e).into());
-        }
-    }
+    run_signal_handlers()?;
     Ok(wasmtime::UpdateDeadline::Continue(1))
+}
+
+/// On the main thread, runs Python's signal handlers from an epoch deadline callback, so that
+/// Ctrl-C raises `KeyboardInterrupt` out of running wasm (as a [`HostError`]).
+pub fn run_signal_handlers() -> wasmtime::Result<()> {
+    if crate::is_main_thread()
+        && let Err(e) = Python::attach(|py| py.check_signals())
+    {
+        return Err(HostError(e).into());
+    }
+    Ok(())
 }
 
 /// The store a storelike names: a `Store`, or a `Caller`/`StoreContext` still valid.

@@ -9,7 +9,6 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use wasmtime::{Caller, Val, ValType};
@@ -68,14 +67,8 @@ impl PyExtismCaller {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    fn write(&self, py: Python<'_>, offset: u64, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let bytes: Vec<u8> = match data.cast::<PyBytes>() {
-            Ok(b) => b.as_bytes().to_vec(),
-            Err(_) => {
-                let buf = PyBuffer::<u8>::get(data).map_err(|_| type_error("expected bytes, bytearray or memoryview"))?;
-                buf.to_vec(py)?
-            }
-        };
+    fn write(&self, offset: u64, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = crate::core::memory::bytes_of(data)?;
         let length = bytes.len() as u64;
         let ok = self.with(|c| {
             with_kernel(c, |k| match k.slice(offset, length) {

@@ -233,7 +233,7 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
         found
     })?;
     l.func_wrap(ns, &n("var_set"), move |mut c: C<'_>, key: u64, value: u64| -> Result<()> {
-        let limit = c.data().settings.max_var_bytes;
+        let limit = c.data().compiled.settings.max_var_bytes;
         if limit == 0 {
             return Err(wasmtime::format_err!("Vars are disabled by this host"));
         }
@@ -275,7 +275,7 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
             with_kernel(&mut c, |k| k.free(body));
         }
         let host = host_of(&request.url).ok_or_else(|| wasmtime::format_err!("Invalid URL: {}", request.url))?;
-        if !c.data().settings.allows_host(&host) {
+        if !c.data().compiled.settings.allows_host(&host) {
             return Err(wasmtime::format_err!("HTTP request to {} is not allowed", request.url));
         }
         Err(wasmtime::format_err!("HTTP requests are not supported by this host yet: {}", request.url))
@@ -321,16 +321,12 @@ struct HttpRequest {
     method: Option<String>,
 }
 
-/// The bare host of an absolute URL (`scheme://[user@]host[:port]/...`).
+/// The bare host of an absolute URL (no port, no brackets around IPv6), lower-cased.
 fn host_of(url: &str) -> Option<String> {
-    let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split_once(']')?.0
-    } else {
-        host_port.split(':').next()?
-    };
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    uri.scheme()?;
+    let host = uri.host()?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 

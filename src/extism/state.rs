@@ -20,7 +20,6 @@ use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::errors::HostError;
 use crate::extism::compiled::Compiled;
 use crate::extism::imports::KernelView;
 
@@ -115,8 +114,8 @@ impl ResourceLimiter for Limiter {
 
 /// What a plugin's `wasmtime::Store` holds.
 pub struct PluginData {
+    /// What the plugin was made from (its settings, its host functions).
     pub compiled: Arc<Compiled>,
-    pub settings: Arc<Settings>,
     /// The kernel's memory: made right after the store, before any module.
     pub kernel: Option<KernelView>,
     /// Manifest config merged with `Plugin(config=...)`.
@@ -174,7 +173,6 @@ pub fn new_store(
         engine,
         PluginData {
             compiled: compiled.clone(),
-            settings: settings.clone(),
             kernel: None,
             config,
             vars: BTreeMap::new(),
@@ -209,10 +207,6 @@ fn on_deadline(cx: StoreContextMut<'_, PluginData>) -> wasmtime::Result<UpdateDe
     if data.deadline.is_some_and(|d| Instant::now() >= d) {
         return Ok(UpdateDeadline::Interrupt);
     }
-    if crate::is_main_thread()
-        && let Err(e) = Python::attach(|py| py.check_signals())
-    {
-        return Err(HostError(e).into());
-    }
+    crate::core::store::run_signal_handlers()?;
     Ok(UpdateDeadline::Continue(1))
 }
