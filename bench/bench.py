@@ -605,6 +605,7 @@ def wl_deserialize(ctx: Ctx) -> list[Case]:
 EXTISM_ROWS = (
     "extism count_vowels('this is a test')",
     "extism Plugin(compiled_plugin)",
+    "extism http_request GET, loopback",
 )
 
 
@@ -639,7 +640,48 @@ def wl_extism(ctx: Ctx) -> list[Case]:
             unit="us",
             gc=True,
         ),
+        http_case(extism),
     ]
+
+
+def http_case(extism: Any) -> Case:
+    """A Rust-PDK plugin's GET of 5 bytes from a keep-alive server on 127.0.0.1 (the server's
+    own Python code is most of the time, and the same for both implementations)."""
+    import http.server
+    import threading
+
+    path = EXTISM_FIXTURES / "extism__http.wasm"
+    if not path.exists():
+        return Case(EXTISM_ROWS[2], "", {}, skip=f"no fixture {path.name}")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # One write per response, as real servers do: a second small write waits for the
+        # client's delayed ACK (~40 ms) on a reused connection.
+        wbufsize = 1 << 16
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    manifest = {"wasm": [{"path": str(path)}], "allowed_hosts": ["127.0.0.1"]}
+    plugin = extism.Plugin(manifest, functions=[])
+    request = json.dumps({"url": url})
+    return Case(
+        EXTISM_ROWS[2],
+        'plugin.call("http_request", request)',
+        {"plugin": plugin, "request": request, "server": server},
+        unit="us",
+        check=plugin.call("http_request", request).decode(),
+    )
 
 
 # --------------------------------------------------------------------------

@@ -869,7 +869,9 @@ class CompiledPlugin:
     or text), or the path of a file holding one of those. `functions` (default: every `host_fn`
     so far; `None` or `[]`: none) are linked into each plugin made from it. With `fuel_limit`,
     each call may run that many wasm instructions (roughly) before failing with "plugin ran out
-    of fuel". Raises `Error("Unable to compile Extism plugin: ...")`.
+    of fuel". With `http_response_headers=True`, a plugin's `http_headers` gives the headers of
+    its last HTTP response (the reference SDK cannot turn this on: its plugins get `{}`).
+    Raises `Error("Unable to compile Extism plugin: ...")`.
 
     `del compiled` (or `compiled.__del__()`) releases it and sets `.pointer` to -1; plugins made
     from it keep working.
@@ -884,10 +886,13 @@ class CompiledPlugin:
         wasi: bool = False,
         functions: Iterable[Function] | None = HOST_FN_REGISTRY,
         fuel_limit: int | None = None,
+        http_response_headers: bool = False,
     ) -> None:
         source = _source(plugin)
         self.functions = functions
-        self._impl = _native.ExtismCompiled(source, bool(wasi), _link_list(functions), fuel_limit)
+        self._impl = _native.ExtismCompiled(
+            source, bool(wasi), _link_list(functions), fuel_limit, bool(http_response_headers)
+        )
         self.pointer = next(_handles)
 
     def __del__(self) -> None:
@@ -914,9 +919,9 @@ def _as_bytes(xs: Any) -> Any:
 class Plugin:
     """A plugin instance: call the functions the guest exports.
 
-    `plugin` is a `CompiledPlugin` (reused; `wasi`, `functions` and `fuel_limit` are then
-    ignored) or anything `CompiledPlugin` accepts: a manifest (dict, or JSON/TOML text), wasm or
-    WAT (bytes or text), or a file path. `functions` defaults to every `host_fn` defined so far
+    `plugin` is a `CompiledPlugin` (reused; `wasi`, `functions`, `fuel_limit` and
+    `http_response_headers` are then ignored) or anything `CompiledPlugin` accepts: a manifest
+    (dict, or JSON/TOML text), wasm or WAT (bytes or text), or a file path. `functions` defaults to every `host_fn` defined so far
     (`None` or `[]` links none). `config` (a dict of str to str, or to `None` to remove a key) is
     merged over the manifest's `config`; other values are ignored, as in the reference. Raises
     `Error` when the plugin cannot be compiled or created.
@@ -937,11 +942,13 @@ class Plugin:
         config: Any | None = None,
         functions: Iterable[Function] | None = HOST_FN_REGISTRY,
         fuel_limit: int | None = None,
+        http_response_headers: bool = False,
     ) -> None:
         if isinstance(plugin, CompiledPlugin):
             compiled, owned = plugin, False
         else:
-            compiled, owned = CompiledPlugin(plugin, wasi, functions, fuel_limit), True
+            compiled = CompiledPlugin(plugin, wasi, functions, fuel_limit, http_response_headers)
+            owned = True
         if compiled._impl is None:
             raise TypeError("compiled plugin is closed")
         self.compiled_plugin = compiled

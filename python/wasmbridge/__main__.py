@@ -1,6 +1,7 @@
 """Command-line entry point: ``wasmbridge`` (installed script) or ``python -m wasmbridge``.
 
-Subcommands: ``run`` (a WASI program, like ``wasmtime run``).
+Subcommands: ``run`` (a WASI program, like ``wasmtime run``) and ``call`` (one function of an
+Extism plugin, like ``extism call``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"wasmbridge {__version__} (wasmtime {wasmtime_version})",
     )
     subparsers = parser.add_subparsers(title="commands")
-    from wasmbridge import _run
+    from wasmbridge import _call, _run
 
     _run.add_parser(subparsers)
+    _call.add_parser(subparsers)
     return parser
 
 

@@ -1201,6 +1201,7 @@ class ExtismCompiled:
         wasi: bool,
         functions: list[Any],
         fuel_limit: int | None = None,
+        http_response_headers: bool = False,
     ) -> Self: ...
     @property
     def wasi(self) -> bool:
@@ -1211,6 +1212,9 @@ class ExtismCompiled:
     @property
     def fuel_limit(self) -> int | None:
         """Fuel granted to each call, or ``None`` for no limit."""
+    @property
+    def http_response_headers(self) -> bool:
+        """Whether ``http_headers`` gives plugins their last HTTP response's headers."""
 
 @final
 class ExtismPlugin:

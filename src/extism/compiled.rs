@@ -165,8 +165,16 @@ fn link_order(modules: &[(String, Module)]) -> Result<Vec<usize>, String> {
     Ok(order)
 }
 
+/// What `CompiledPlugin(...)` takes besides the manifest and the host functions.
+struct Options {
+    wasi: bool,
+    fuel_limit: Option<u64>,
+    http_response_headers: bool,
+}
+
 /// Parses, compiles and links; the error text follows `Unable to compile Extism plugin: `.
-fn build(source: &[u8], wasi: bool, fuel_limit: Option<u64>, hosts: &[HostSpec]) -> Result<Compiled, String> {
+fn build(source: &[u8], options: Options, hosts: &[HostSpec]) -> Result<Compiled, String> {
+    let Options { wasi, fuel_limit, http_response_headers } = options;
     let manifest = manifest::load(source)?;
     let fuel = fuel_limit.is_some();
     let engine = engine(fuel).map_err(|e| e.to_string())?;
@@ -184,6 +192,7 @@ fn build(source: &[u8], wasi: bool, fuel_limit: Option<u64>, hosts: &[HostSpec])
         timeout_ms: manifest.timeout_ms,
         wasi,
         fuel_limit,
+        http_response_headers,
     });
 
     let mut linker = Linker::new(&engine.engine);
@@ -242,8 +251,15 @@ pub struct PyExtismCompiled {
 #[pymethods]
 impl PyExtismCompiled {
     #[new]
-    #[pyo3(signature = (source, wasi, functions, fuel_limit=None))]
-    fn new(py: Python<'_>, source: &[u8], wasi: bool, functions: Vec<Bound<'_, PyAny>>, fuel_limit: Option<u64>) -> PyResult<Self> {
+    #[pyo3(signature = (source, wasi, functions, fuel_limit=None, http_response_headers=false))]
+    fn new(
+        py: Python<'_>,
+        source: &[u8],
+        wasi: bool,
+        functions: Vec<Bound<'_, PyAny>>,
+        fuel_limit: Option<u64>,
+        http_response_headers: bool,
+    ) -> PyResult<Self> {
         let mut hosts = Vec::with_capacity(functions.len());
         let mut callables = Vec::with_capacity(functions.len());
         for f in &functions {
@@ -263,7 +279,7 @@ impl PyExtismCompiled {
             callables.push(Some(dispatch.unbind()));
         }
         let compiled = py
-            .detach(|| build(source, wasi, fuel_limit, &hosts))
+            .detach(|| build(source, Options { wasi, fuel_limit, http_response_headers }, &hosts))
             .map_err(|e| extism_error(format!("Unable to compile Extism plugin: {e}")))?;
         // SAFETY: GIL held; the object is not shared yet.
         *unsafe { compiled.functions.get(py) } = callables;
@@ -283,6 +299,11 @@ impl PyExtismCompiled {
     #[getter]
     fn fuel_limit(&self) -> Option<u64> {
         self.inner.settings.fuel_limit
+    }
+
+    #[getter]
+    fn http_response_headers(&self) -> bool {
+        self.inner.settings.http_response_headers
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

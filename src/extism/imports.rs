@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use wasmtime::{AsContextMut, Caller, ExternType, Linker, Module, StoreContextMut};
 
+use crate::extism::http;
 use crate::extism::kernel::{Kernel, KernelMemory};
 use crate::extism::log;
 use crate::extism::state::PluginData;
@@ -269,20 +270,39 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
     })?;
     l.func_wrap(ns, &n("http_request"), move |mut c: C<'_>, req: u64, body: u64| -> Result<u64> {
         c.data_mut().http_status = 0;
+        c.data_mut().http_headers.clear();
         let request = take(&mut c, req, "http request", legacy)?;
-        let request: HttpRequest = serde_json::from_slice(&request).map_err(|e| wasmtime::format_err!("invalid http request: {e}"))?;
-        if body != 0 && !legacy {
-            with_kernel(&mut c, |k| k.free(body));
+        let request: http::Request =
+            serde_json::from_slice(&request).map_err(|e| wasmtime::format_err!("invalid http request: {e}"))?;
+        let body = if body == 0 { None } else { Some(take(&mut c, body, "http body", legacy)?) };
+        let data = c.data();
+        let response = match http::send(data.compiled.settings.clone(), request, body, data.deadline, &data.interrupt) {
+            Ok(response) => response,
+            Err(http::Failure::Message(message)) => return Err(wasmtime::Error::msg(message)),
+            Err(http::Failure::Interrupted) => return Err(wasmtime::Trap::Interrupt.into()),
+            Err(http::Failure::Signal(e)) => return Err(e),
+        };
+        let data = c.data_mut();
+        data.http_status = i32::from(response.status);
+        if data.compiled.settings.http_response_headers {
+            data.http_headers = response.headers;
         }
-        let host = host_of(&request.url).ok_or_else(|| wasmtime::format_err!("Invalid URL: {}", request.url))?;
-        if !c.data().compiled.settings.allows_host(&host) {
-            return Err(wasmtime::format_err!("HTTP request to {} is not allowed", request.url));
+        if response.body.is_empty() {
+            return Ok(0);
         }
-        Err(wasmtime::format_err!("HTTP requests are not supported by this host yet: {}", request.url))
+        let made = with_kernel(&mut c, |k| k.new_block(&response.body));
+        made.ok_or_else(|| wasmtime::format_err!("{} out of memory", c.data().id))
     })?;
     l.func_wrap(ns, &n("http_status_code"), |c: C<'_>| c.data().http_status)?;
     if !legacy {
-        l.func_wrap(ns, "http_headers", |_: C<'_>| 0u64)?;
+        l.func_wrap(ns, "http_headers", |mut c: C<'_>| -> Result<u64> {
+            if !c.data().compiled.settings.http_response_headers {
+                return Ok(0);
+            }
+            let json = serde_json::to_vec(&c.data().http_headers)?;
+            let made = with_kernel(&mut c, |k| k.new_block(&json));
+            made.ok_or_else(|| wasmtime::format_err!("{} out of memory", c.data().id))
+        })?;
         l.func_wrap(ns, "get_log_level", |_: C<'_>| log::level())?;
     }
     for (level, name) in ["trace", "debug", "info", "warn", "error"].into_iter().enumerate() {
@@ -308,28 +328,6 @@ fn define_host(l: &mut Linker<PluginData>, ns: &str, p: &str, legacy: bool) -> R
     Ok(())
 }
 
-/// The JSON a guest passes to `http_request` (unknown keys refused, as upstream).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-struct HttpRequest {
-    url: String,
-    /// `header` is the 0.x PDKs' name.
-    #[serde(default, alias = "header")]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    method: Option<String>,
-}
-
-/// The bare host of an absolute URL (no port, no brackets around IPv6), lower-cased.
-fn host_of(url: &str) -> Option<String> {
-    let uri: ureq::http::Uri = url.parse().ok()?;
-    uri.scheme()?;
-    let host = uri.host()?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
-
 /// Checks what `module` imports from the kernel's namespace (upstream's link-time check).
 pub fn check_imports(module: &Module) -> std::result::Result<(), String> {
     for import in module.imports() {
@@ -350,18 +348,4 @@ pub fn check_imports(module: &Module) -> std::result::Result<(), String> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_of;
-
-    #[test]
-    fn hosts_of_urls() {
-        assert_eq!(host_of("https://example.com/x").as_deref(), Some("example.com"));
-        assert_eq!(host_of("http://u:p@Example.com:8080/").as_deref(), Some("example.com"));
-        assert_eq!(host_of("http://127.0.0.1:9/a?b").as_deref(), Some("127.0.0.1"));
-        assert_eq!(host_of("http://[::1]:80/").as_deref(), Some("::1"));
-        assert_eq!(host_of("not a url"), None);
-    }
 }

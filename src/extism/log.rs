@@ -1,174 +1,160 @@
-//! Where plugins' `log_*` messages go: the process-wide sink that `extism.set_log_file` and
-//! `extism.set_log_custom` choose (once per process, as in the reference).
+//! Where plugins' log messages and the runtime's events go: a process-wide `tracing` subscriber
+//! that `extism.set_log_file` or `extism.set_log_custom` installs, once per process, as the
+//! reference SDK does.
 //!
-//! Lines look like the reference's `tracing` output without colours:
-//! `2026-11-21T14:38:18.021804Z  INFO extism::pdk: message plugin="<uuid>"`. A custom logger's
-//! lines are buffered here and handed to Python by `extism_log_drain` (no Python code runs
-//! while wasm logs).
+//! Plugins' `log_*` calls are events of target `extism::pdk`, the runtime's are under
+//! `extism::plugin`; both carry the plugin's id. The `fmt` subscriber writes lines such as
+//! `2026-11-21T14:38:18.021804Z  INFO extism::pdk: message plugin="<uuid>"`, and the `log`
+//! records of wasmtime and cranelift come through too (`cranelift=debug`). A custom logger's
+//! lines are buffered here and handed to Python by `extism_log_drain`: no Python code runs while
+//! wasm logs.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// `get_log_level`'s answer while logging is off.
 pub const OFF: i32 = i32::MAX;
-const LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
 
-/// The most verbose level logged (0 trace .. 4 error), or [`OFF`].
+/// The most verbose level any directive enables (0 trace .. 4 error), or [`OFF`].
 static LEVEL: AtomicI32 = AtomicI32::new(OFF);
-static SINK: Mutex<Option<Sink>> = Mutex::new(None);
-
-enum Sink {
-    Stdout,
-    Stderr,
-    File(std::fs::File),
-    Buffer(Vec<String>),
-}
+/// A custom logger's lines, waiting for `drain`.
+static BUFFER: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The level of `get_log_level`.
 pub fn level() -> i32 {
     LEVEL.load(Ordering::Relaxed)
 }
 
-/// Whether messages of `level` (0..4) are logged.
-pub fn enabled(level: i32) -> bool {
-    level >= self::level()
+fn level_number(filter: Option<LevelFilter>) -> i32 {
+    match filter {
+        Some(LevelFilter::OFF) => OFF,
+        Some(LevelFilter::ERROR) => 4,
+        Some(LevelFilter::WARN) => 3,
+        Some(LevelFilter::INFO) => 2,
+        Some(LevelFilter::DEBUG) => 1,
+        _ => 0,
+    }
 }
 
-/// The level a filter gives the `extism` target: a bare level, or `tracing`-style directives
-/// (`extism=debug,cranelift=info`) of which the most specific one for `extism::pdk` counts.
-fn parse_filter(filter: Option<&str>) -> Option<i32> {
-    let of = |name: &str| -> Option<i32> {
-        let name = name.trim().to_ascii_lowercase();
-        if name == "off" {
-            return Some(OFF);
-        }
-        LEVELS.iter().position(|l| *l == name).map(|i| i as i32)
-    };
-    let Some(filter) = filter else { return Some(4) };
-    let mut best: Option<(usize, i32)> = None;
-    for directive in filter.split(',').filter(|d| !d.trim().is_empty()) {
-        let (target, level) = match directive.split_once('=') {
-            Some((t, l)) => (t.trim(), of(l)?),
-            None => match of(directive) {
-                Some(l) => ("extism", l),
-                // A bare target enables everything for it.
-                None => (directive.trim(), 0),
-            },
-        };
-        if "extism::pdk".starts_with(target) && best.is_none_or(|(len, _)| target.len() >= len) {
-            best = Some((target.len(), level));
+/// The filter of a `level` argument: a bare level applies to the `extism` targets, anything
+/// else is a list of `tracing` directives; other targets log errors only.
+fn filter(level: Option<&str>) -> Option<EnvFilter> {
+    let spec = level.map_or("error", str::trim);
+    let bare = ["trace", "debug", "info", "warn", "error", "off"].iter().any(|l| l.eq_ignore_ascii_case(spec));
+    let spec = if bare { format!("extism={spec}") } else { spec.to_owned() };
+    EnvFilter::builder().with_default_directive(LevelFilter::ERROR.into()).parse(spec).ok()
+}
+
+/// The writer of a custom logger: one formatted event per writer, pushed to [`BUFFER`].
+struct Lines;
+
+struct Line(Vec<u8>);
+
+impl Write for Line {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        if !self.0.is_empty()
+            && let Ok(mut lines) = BUFFER.lock()
+        {
+            lines.push(String::from_utf8_lossy(&self.0).into_owned());
         }
     }
-    Some(best.map_or(4, |(_, l)| l))
 }
 
-/// Sets the process's log sink: `target` is a path (appended to), `stdout`, `stderr`/`-`, or
-/// None for an in-memory buffer (a custom logger). False if logging was already set up or the
-/// file cannot be opened.
+impl<'a> MakeWriter<'a> for Lines {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line(Vec::new())
+    }
+}
+
+/// Installs the process's subscriber: `target` is a path (appended to), `stdout`, `stderr`/`-`,
+/// or None for an in-memory buffer (a custom logger). False if logging was already set up, the
+/// filter is invalid or the file cannot be opened.
 #[pyfunction]
 #[pyo3(signature = (target, filter=None))]
 pub fn extism_log_setup(target: Option<&str>, filter: Option<&str>) -> bool {
-    let Some(level) = parse_filter(filter) else { return false };
-    let Ok(mut sink) = SINK.lock() else { return false };
-    if sink.is_some() {
-        return false;
-    }
-    let new = match target {
-        None => Sink::Buffer(Vec::new()),
-        Some("stdout") => Sink::Stdout,
-        Some("stderr" | "-") => Sink::Stderr,
+    let Some(filter) = self::filter(filter) else { return false };
+    let (writer, ansi) = match target {
+        None => (BoxMakeWriter::new(Lines), false),
+        Some("stdout") => (BoxMakeWriter::new(std::io::stdout), false),
+        Some("stderr" | "-") => (BoxMakeWriter::new(std::io::stderr), std::io::stderr().is_terminal()),
         Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
-            Ok(f) => Sink::File(f),
+            Ok(f) => (BoxMakeWriter::new(Mutex::new(f)), false),
             Err(_) => return false,
         },
     };
-    *sink = Some(new);
-    LEVEL.store(level, Ordering::Relaxed);
-    true
+    let level = level_number(filter.max_level_hint());
+    let installed = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi).try_init();
+    if installed.is_ok() {
+        LEVEL.store(level, Ordering::Relaxed);
+    }
+    installed.is_ok()
 }
 
 /// Takes the lines a custom logger has buffered.
 #[pyfunction]
 pub fn extism_log_drain() -> Vec<String> {
-    match SINK.lock().as_deref_mut() {
-        Ok(Some(Sink::Buffer(lines))) => std::mem::take(lines),
-        _ => Vec::new(),
+    BUFFER.lock().map(|mut lines| std::mem::take(&mut *lines)).unwrap_or_default()
+}
+
+/// Whether a plugin's messages of `level` (0 trace .. 4 error) are logged.
+pub fn enabled(level: i32) -> bool {
+    use tracing::{Level, enabled};
+    match level {
+        0 => enabled!(target: "extism::pdk", Level::TRACE),
+        1 => enabled!(target: "extism::pdk", Level::DEBUG),
+        2 => enabled!(target: "extism::pdk", Level::INFO),
+        3 => enabled!(target: "extism::pdk", Level::WARN),
+        _ => enabled!(target: "extism::pdk", Level::ERROR),
     }
 }
 
-/// Logs `message` of `level` (0..4) from plugin `id`, if that level is enabled.
+/// Logs a plugin's `message` of `level` (0..4); `id` is the plugin's.
 pub fn emit(level: i32, message: &str, id: &str) {
-    if !enabled(level) {
-        return;
+    match level {
+        0 => tracing::trace!(target: "extism::pdk", plugin = id, "{message}"),
+        1 => tracing::debug!(target: "extism::pdk", plugin = id, "{message}"),
+        2 => tracing::info!(target: "extism::pdk", plugin = id, "{message}"),
+        3 => tracing::warn!(target: "extism::pdk", plugin = id, "{message}"),
+        _ => tracing::error!(target: "extism::pdk", plugin = id, "{message}"),
     }
-    let name = LEVELS[level.clamp(0, 4) as usize].to_ascii_uppercase();
-    let line = format!("{} {name:>5} extism::pdk: {message} plugin=\"{id}\"\n", timestamp(SystemTime::now()));
-    let Ok(mut sink) = SINK.lock() else { return };
-    // Write errors are dropped, as a log line must never fail a plugin call.
-    let _ = match sink.as_mut() {
-        None => Ok(()),
-        Some(Sink::Stdout) => std::io::stdout().write_all(line.as_bytes()),
-        Some(Sink::Stderr) => std::io::stderr().write_all(line.as_bytes()),
-        Some(Sink::File(f)) => f.write_all(line.as_bytes()),
-        Some(Sink::Buffer(lines)) => {
-            lines.push(line);
-            Ok(())
-        }
-    };
-}
-
-/// RFC 3339 UTC with microseconds, e.g. `2026-11-21T14:38:18.021804Z`.
-fn timestamp(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use super::*;
 
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
-        let t = UNIX_EPOCH + Duration::from_micros(1_795_271_898_021_804);
-        assert_eq!(timestamp(t), "2026-11-21T14:38:18.021804Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(timestamp(leap), "2000-02-29T00:00:00.000000Z");
+    fn hint(level: Option<&str>) -> Option<i32> {
+        filter(level).map(|f| level_number(f.max_level_hint()))
     }
 
     #[test]
     fn filters() {
-        assert_eq!(parse_filter(None), Some(4));
-        assert_eq!(parse_filter(Some("debug")), Some(1));
-        assert_eq!(parse_filter(Some("INFO")), Some(2));
-        assert_eq!(parse_filter(Some("extism=trace,cranelift=debug")), Some(0));
-        assert_eq!(parse_filter(Some("cranelift=debug")), Some(4));
-        assert_eq!(parse_filter(Some("extism=warn,extism::pdk=debug")), Some(1));
-        assert_eq!(parse_filter(Some("off")), Some(OFF));
-        assert_eq!(parse_filter(Some("extism=loud")), None);
+        assert_eq!(hint(None), Some(4));
+        assert_eq!(hint(Some("debug")), Some(1));
+        assert_eq!(hint(Some("INFO")), Some(2));
+        assert_eq!(hint(Some("extism=trace,cranelift=debug")), Some(0));
+        assert_eq!(hint(Some("extism=warn")), Some(3));
+        assert_eq!(hint(Some("extism=warn,cranelift=debug")), Some(1));
+        assert_eq!(hint(Some("extism=loud")), None);
     }
 }

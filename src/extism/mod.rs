@@ -2,6 +2,7 @@
 //!
 //! * `kernel`: the memory host and guest exchange data through, and its allocator (plain Rust).
 //! * `imports`: what plugins import: the kernel and PDK host functions, 1.x and 0.x names.
+//! * `http`: plugins' HTTP requests (each redirect hop checked against `allowed_hosts`).
 //! * `manifest`: parsing what `Plugin(...)` is given.
 //! * `log`: where plugins' log messages go.
 //! * `state`: what a plugin's store holds; limits, timeouts and cancellation.
@@ -12,6 +13,7 @@
 pub mod caller;
 pub mod cancel_handle;
 pub mod compiled;
+pub mod http;
 pub mod imports;
 pub mod kernel;
 pub mod log;

@@ -281,6 +281,21 @@ impl Core {
     }
 }
 
+/// The runtime's event for a finished call (upstream's texts).
+fn log_outcome(id: &str, name: &str, outcome: &Result<(), Failure>) {
+    match outcome {
+        Ok(()) => tracing::debug!(target: "extism::plugin", plugin = id, "function {name} returned successfully"),
+        Err(Failure::Guest(message)) => tracing::error!(
+            target: "extism::plugin",
+            plugin = id,
+            "call to {name} returned with error message: {}",
+            String::from_utf8_lossy(message)
+        ),
+        Err(Failure::Text(text)) => tracing::error!(target: "extism::plugin", plugin = id, "call to {name} failed: {text}"),
+        Err(Failure::Python(_)) => tracing::debug!(target: "extism::plugin", plugin = id, "call to {name} raised a Python exception"),
+    }
+}
+
 fn deadline(compiled: &Compiled) -> Option<Instant> {
     compiled.settings.timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
 }
@@ -349,8 +364,10 @@ impl PyExtismPlugin {
         if let Some(fuel) = inner.settings.fuel_limit {
             let _ = core.store.set_fuel(fuel);
         }
+        tracing::debug!(target: "extism::plugin", plugin = &*self.id, "calling function {name} with {} bytes of input", data.len());
         let outcome = py.detach(|| crate::core::store::with_stack(inner.engine.max_wasm_stack, || core.call(inner, name, data)));
         self.interrupt.running.store(false, Ordering::SeqCst);
+        log_outcome(&self.id, name, &outcome);
         let data = core.store.data_mut();
         data.deadline = None;
         let context = data.host_context.take();

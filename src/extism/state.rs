@@ -39,6 +39,8 @@ pub struct Settings {
     pub timeout_ms: Option<u64>,
     pub wasi: bool,
     pub fuel_limit: Option<u64>,
+    /// `http_headers` gives the last response's headers (off by default, as upstream).
+    pub http_response_headers: bool,
 }
 
 impl Settings {
@@ -134,6 +136,8 @@ pub struct PluginData {
     pub host_context: Option<Py<PyAny>>,
     /// Status of the last `http_request`.
     pub http_status: i32,
+    /// Headers of the last `http_request`'s response, if `http_response_headers` is on.
+    pub http_headers: BTreeMap<String, String>,
 }
 
 impl PluginData {
@@ -184,6 +188,7 @@ pub fn new_store(
             deadline: None,
             host_context: None,
             http_status: 0,
+            http_headers: BTreeMap::new(),
         },
     );
     store.limiter(|d| &mut d.limiter);

@@ -171,7 +171,11 @@ def cache_entries(cache_dir: Path) -> set[Path]:
     return {
         p
         for p in cache_dir.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and p.suffix != ".stats"
+        # Not the worker's usage stats, nor files it is writing (renamed into place when done).
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix != ".stats"
+        and ".wip-atomic-write-" not in p.name
     }
 
 

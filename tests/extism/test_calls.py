@@ -3,8 +3,9 @@ initialisation, instance lifetime (``_start`` resets, traps do not), timeouts, c
 memory limits, config and vars as guests see them (with the host freeing the handles it is
 given), host context, threads, re-entrancy, host-function exceptions, closed plugins and WASI.
 
-Guests are small WAT modules built from one prelude (kernel imports and helpers to copy guest
-bytes into Extism memory); config and var details use the probe guest of conftest.py.
+Guests are small WAT modules built from one prelude (kernel imports, the shared helpers of
+kernel_lib.wat that copy guest bytes into Extism memory, and a few more); config and var details
+use the probe guest of conftest.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -30,34 +32,19 @@ DEADLINE = 10.0  # generous bound for anything that must stop (timeouts, cancel)
 Probe = Callable[..., Any]
 
 IMPORTS = """
-  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
-  (import "extism:host/env" "length" (func $length (param i64) (result i64)))
-  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
   (import "extism:host/env" "store_u64" (func $store_u64 (param i64 i64)))
-  (import "extism:host/env" "input_length" (func $input_length (result i64)))
-  (import "extism:host/env" "input_load_u8" (func $input_load_u8 (param i64) (result i32)))
-  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
   (import "extism:host/env" "error_set" (func $error_set (param i64)))
   (import "extism:host/env" "config_get" (func $config_get (param i64) (result i64)))
   (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
   (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
 """
 
+# The kernel imports and the helpers ($block, $out, $out_block, $input_range, $input_block)
+# shared by the Extism guests of the tests; see the file.
+KERNEL_LIB = (Path(__file__).parent / "kernel_lib.wat").read_text()
+
 HELPERS = """
   (memory (export "memory") PAGES)
-  ;; A new Extism block holding the guest bytes [ptr, ptr + len).
-  (func $block (param $ptr i32) (param $len i32) (result i64) (local $h i64) (local $i i32)
-    (local.set $h (call $alloc (i64.extend_i32_u (local.get $len))))
-    (block $end (loop $next
-      (br_if $end (i32.ge_u (local.get $i) (local.get $len)))
-      (call $store_u8 (i64.add (local.get $h) (i64.extend_i32_u (local.get $i)))
-        (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-    (local.get $h))
-  (func $out (param $ptr i32) (param $len i32)
-    (call $output_set (call $block (local.get $ptr) (local.get $len))
-      (i64.extend_i32_u (local.get $len))))
   (func $err (param $ptr i32) (param $len i32)
     (call $error_set (call $block (local.get $ptr) (local.get $len))))
   ;; Output: the 8 little-endian bytes of $v.
@@ -65,20 +52,10 @@ HELPERS = """
     (local.set $h (call $alloc (i64.const 8)))
     (call $store_u64 (local.get $h) (local.get $v))
     (call $output_set (local.get $h) (i64.const 8)))
-  ;; Output: the whole block $h (nothing for 0).
-  (func $out_block (param $h i64)
-    (call $output_set (local.get $h) (call $length (local.get $h))))
   ;; Output: a copy of the input.
-  (func $echo (local $n i64) (local $h i64) (local $i i64)
+  (func $echo (local $n i64)
     (local.set $n (call $input_length))
-    (local.set $h (call $alloc (local.get $n)))
-    (block $end (loop $next
-      (br_if $end (i64.ge_u (local.get $i) (local.get $n)))
-      (call $store_u8 (i64.add (local.get $h) (local.get $i))
-        (call $input_load_u8 (local.get $i)))
-      (local.set $i (i64.add (local.get $i) (i64.const 1)))
-      (br $next)))
-    (call $output_set (local.get $h) (local.get $n)))
+    (call $output_set (call $input_range (i64.const 0) (local.get $n)) (local.get $n)))
   ;; Runs 1000 loop iterations.
   (func $burn (local $i i32)
     (loop $next
@@ -89,8 +66,9 @@ HELPERS = """
 
 
 def guest(body: str, imports: str = "", pages: int = 1) -> str:
-    """A WAT module: the kernel imports, ``imports``, the helpers, then ``body``."""
-    return "(module" + IMPORTS + imports + HELPERS.replace("PAGES", str(pages)) + body + ")"
+    """A WAT module: the imports, ``imports``, the kernel library, the helpers, then ``body``."""
+    helpers = HELPERS.replace("PAGES", str(pages))
+    return "(module" + IMPORTS + imports + KERNEL_LIB + helpers + body + ")"
 
 
 def new_plugin(source: Any, **kwargs: Any) -> extism.Plugin:

@@ -1093,7 +1093,7 @@ def test_legacy_js_pdk_out_greet(legacy_js_out: CompiledPlugin, function: str) -
 
 
 # -------------------------------------------------------------------------------------------------
-# HTTP without allowed_hosts is refused (requests that reach the network come later)
+# HTTP: without allowed_hosts refused; against a loopback server
 # -------------------------------------------------------------------------------------------------
 
 
@@ -1118,6 +1118,117 @@ def test_http_without_allowed_hosts_is_not_allowed(
     plugin = extism.Plugin(manifest(wasm(file)), wasi=wasi, functions=[])
     with pytest.raises(extism.Error, match="not allowed"):
         within_deadline(lambda: plugin.call(function, data))
+
+
+# A `LoopbackServer` of tests/conftest.py (the `http_server` fixture): `url(path)`, and
+# `requests` (method, path, lower-case headers, body) of the requests that it received.
+Loopback = Any
+
+
+def answer(request: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The loopback server's answer for the HTTP fixtures.
+
+    ``/hello``: 200 "hello world" with ``Content-Type: text/plain`` and ``X-Custom: yes``;
+    ``/echo``: 200, JSON of the request's method, lower-cased headers and body (as text);
+    anything else: 404 "not found".
+    """
+    if request.path == "/hello":
+        return 200, [("Content-Type", "text/plain"), ("X-Custom", "yes")], b"hello world"
+    if request.path == "/echo":
+        echo = {
+            "method": request.method,
+            "headers": request.headers,
+            "body": request.body.decode("latin-1"),
+        }
+        return 200, [], json.dumps(echo).encode()
+    return 404, [], b"not found"
+
+
+@pytest.fixture
+def loopback(http_server: Callable[..., Loopback]) -> Loopback:
+    return http_server(answer)
+
+
+def requests_of(server: Loopback) -> list[tuple[str, str, bytes]]:
+    """(method, path, body) of each request that ``server`` received."""
+    return [(r.method, r.path, r.body) for r in server.requests]
+
+
+def http_plugin(file: str, **options: Any) -> extism.Plugin:
+    """A plugin of the HTTP fixture `file` allowed to reach 127.0.0.1."""
+    plugin_options = {k: options.pop(k) for k in list(options) if k == "http_response_headers"}
+    source = manifest(wasm(file), allowed_hosts=["127.0.0.1"], **options)
+    return extism.Plugin(source, functions=[], **plugin_options)
+
+
+def test_extism_http_request_loopback(loopback: Loopback, within_deadline: Deadline) -> None:
+    plugin = http_plugin("extism__http.wasm")
+    data = json.dumps({"url": loopback.url("/hello")})
+    assert within_deadline(lambda: plugin.call("http_request", data)) == b"hello world"
+    assert requests_of(loopback) == [("GET", "/hello", b"")]
+
+
+def test_extism_http_request_loopback_post_with_data(
+    loopback: Loopback, within_deadline: Deadline
+) -> None:
+    plugin = http_plugin("extism__http.wasm")
+    data = json.dumps(
+        {
+            "url": loopback.url("/echo"),
+            "method": "POST",
+            "headers": {"X-Fixture": "extism"},
+            "data": "posted text",
+        }
+    )
+    echo = json.loads(within_deadline(lambda: plugin.call("http_request", data)))
+    assert echo["method"] == "POST"
+    assert echo["headers"]["x-fixture"] == "extism"
+    assert echo["body"] == "posted text"
+
+
+def test_js_sdk_http_get_loopback(loopback: Loopback, within_deadline: Deadline) -> None:
+    plugin = http_plugin("js-sdk__http.wasm")
+    data = json.dumps({"url": loopback.url("/hello")})
+    assert within_deadline(lambda: plugin.call("http_get", data)) == b"hello world"
+    assert requests_of(loopback) == [("GET", "/hello", b"")]
+
+
+def test_js_sdk_http_post_loopback(loopback: Loopback, within_deadline: Deadline) -> None:
+    plugin = http_plugin("js-sdk__http.wasm")
+    data = json.dumps({"url": loopback.url("/echo"), "method": "POST", "data": "from js-sdk"})
+    echo = json.loads(within_deadline(lambda: plugin.call("http_post", data)))
+    assert echo["method"] == "POST"
+    assert echo["body"] == "from js-sdk"
+
+
+def test_js_sdk_http_max_http_response_bytes(loopback: Loopback, within_deadline: Deadline) -> None:
+    plugin = http_plugin("js-sdk__http.wasm", memory={"max_http_response_bytes": 1})
+    data = json.dumps({"url": loopback.url("/hello")})
+    with pytest.raises(
+        extism.Error, match="HTTP response exceeds the configured maximum number of bytes: 1"
+    ):
+        within_deadline(lambda: plugin.call("http_get", data))
+
+
+def test_extism_http_headers_are_empty_without_the_extension(
+    loopback: Loopback, within_deadline: Deadline
+) -> None:
+    # The reference Python SDK never enables header capture: the PDK sees no headers.
+    plugin = http_plugin("extism__http_headers.wasm")
+    data = json.dumps({"url": loopback.url("/hello")})
+    assert json.loads(within_deadline(lambda: plugin.call("http_get", data))) == {}
+    assert requests_of(loopback) == [("GET", "/hello", b"")]
+
+
+def test_extism_http_headers_with_the_extension(
+    loopback: Loopback, within_deadline: Deadline
+) -> None:
+    plugin = http_plugin("extism__http_headers.wasm", http_response_headers=True)
+    data = json.dumps({"url": loopback.url("/hello")})
+    headers = json.loads(within_deadline(lambda: plugin.call("http_get", data)))
+    assert headers["content-type"] == "text/plain"
+    assert headers["x-custom"] == "yes"
+    assert headers["content-length"] == "11"
 
 
 def test_legacy_js_pdk_out_gets_a_fresh_instance_per_call(legacy_js_out: CompiledPlugin) -> None:

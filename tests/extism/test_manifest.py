@@ -13,8 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +29,14 @@ UNKNOWN = COMPILE + "Unknown manifest format"
 
 Probe = Callable[..., Any]
 
-KERNEL = """
-  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
-  (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
-  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
-"""
-
-# Outputs guest memory [ptr, ptr + len).
-OUT = """
-  (func $out (param $ptr i32) (param $len i32) (local $h i64) (local $i i32)
-    (local.set $h (call $alloc (i64.extend_i32_u (local.get $len))))
-    (block $end (loop $next
-      (br_if $end (i32.ge_u (local.get $i) (local.get $len)))
-      (call $store_u8 (i64.add (local.get $h) (i64.extend_i32_u (local.get $i)))
-        (i32.load8_u (i32.add (local.get $ptr) (local.get $i))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $next)))
-    (call $output_set (local.get $h) (i64.extend_i32_u (local.get $len))))
-"""
+# The kernel imports and the helpers ($out: output guest memory [ptr, ptr + len), ...) shared
+# by the Extism guests of the tests; see the file.
+KERNEL_LIB = (Path(__file__).parent / "kernel_lib.wat").read_text()
 
 
 def module(body: str, imports: str = "") -> str:
-    """A WAT module with the kernel imports, ``imports``, one page of memory and $out."""
-    return "(module" + KERNEL + imports + '(memory (export "memory") 1)' + OUT + body + ")"
+    """A WAT module with ``imports``, the kernel library, one page of memory, then ``body``."""
+    return "(module" + imports + KERNEL_LIB + '(memory (export "memory") 1)' + body + ")"
 
 
 HELLO_WAT = module("""
@@ -603,57 +587,28 @@ def test_missing_preopen_directory(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-class WasmServer:
-    """A local HTTP server that serves HELLO_WASM for any path and records requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                server.requests.append((self.command, self.path, dict(self.headers.items())))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/wasm")
-                self.send_header("Content-Length", str(len(HELLO_WASM)))
-                self.end_headers()
-                self.wfile.write(HELLO_WASM)
-
-            do_GET = _serve
-            do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(10)
+# A `LoopbackServer` of tests/conftest.py (the `http_server` fixture): `url(path)`, and
+# `requests` (method, path, lower-case headers, body) of the requests that it received.
+Server = Any
 
 
 @pytest.fixture
-def wasm_server() -> Iterator[WasmServer]:
-    server = WasmServer()
-    yield server
-    server.close()
+def wasm_server(http_server: Callable[..., Server]) -> Server:
+    """A local HTTP server that serves HELLO_WASM for any path."""
+    return http_server(lambda request: (200, [("Content-Type", "application/wasm")], HELLO_WASM))
 
 
-def test_url_entry_is_fetched(wasm_server: WasmServer) -> None:
-    assert says_hello({"wasm": [{"url": wasm_server.url + "/plugin.wasm"}]})
-    method, path, _ = wasm_server.requests[0]
-    assert (method, path) == ("GET", "/plugin.wasm")
+def test_url_entry_is_fetched(wasm_server: Server) -> None:
+    assert says_hello({"wasm": [{"url": wasm_server.url("/plugin.wasm")}]})
+    request = wasm_server.requests[0]
+    assert (request.method, request.path) == ("GET", "/plugin.wasm")
 
 
-def test_url_entry_method_headers_and_hash(wasm_server: WasmServer) -> None:
+def test_url_entry_method_headers_and_hash(wasm_server: Server) -> None:
     source = {
         "wasm": [
             {
-                "url": wasm_server.url + "/p.wasm",
+                "url": wasm_server.url("/p.wasm"),
                 "method": "post",
                 "headers": {"X-Wasmbridge-Test": "yes"},
                 "hash": sha256(HELLO_WASM),
@@ -661,13 +616,13 @@ def test_url_entry_method_headers_and_hash(wasm_server: WasmServer) -> None:
         ]
     }
     assert says_hello(source)
-    method, _, headers = wasm_server.requests[0]
-    assert method == "POST"
-    assert {k.lower(): v for k, v in headers.items()}["x-wasmbridge-test"] == "yes"
+    request = wasm_server.requests[0]
+    assert request.method == "POST"
+    assert request.headers["x-wasmbridge-test"] == "yes"
 
 
-def test_url_entry_hash_mismatch(wasm_server: WasmServer) -> None:
-    source = {"wasm": [{"url": wasm_server.url + "/p.wasm", "hash": "0" * 64}]}
+def test_url_entry_hash_mismatch(wasm_server: Server) -> None:
+    source = {"wasm": [{"url": wasm_server.url("/p.wasm"), "hash": "0" * 64}]}
     message = error_of(source)
     assert message == f"{COMPILE}Hash mismatch, found {sha256(HELLO_WASM)} but expected {'0' * 64}"
 
