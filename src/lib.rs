@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+pub mod component;
 pub mod core;
 pub mod errors;
 pub mod extism;
@@ -65,6 +66,7 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<extism::plugin::PyExtismPlugin>()?;
     m.add_class::<extism::caller::PyExtismCaller>()?;
     m.add_class::<extism::cancel_handle::PyExtismCancelHandle>()?;
+    component::register(m)?;
     m.add("WASMTIME_VERSION", "48.0.8")?;
     Ok(())
 }

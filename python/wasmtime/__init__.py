@@ -113,3 +113,6 @@ __all__ = [
     "StoreContext",
     "WasiConfig",
 ]
+
+# wasmtime-py makes the submodule an attribute of the package (not in `__all__`).
+from . import component as component

@@ -44,7 +44,8 @@ pub fn hand_to(py: Python<'_>, store: &StoreRef<'_>, funcs: &Funcs) {
     }
 }
 
-static NEXT_FUNC_KEY: AtomicU64 = AtomicU64::new(1);
+/// Keys of linker functions (core and component) in `Objects::linked`.
+pub static NEXT_FUNC_KEY: AtomicU64 = AtomicU64::new(1);
 
 struct LinkerState {
     linker: Arc<wasmtime::Linker<StoreData>>,

@@ -102,8 +102,13 @@ impl Objects {
     }
 }
 
+/// A running host callback's access to the store: a core function's `Caller`, or the
+/// `StoreContextMut` a component function gets.
 #[derive(Clone, Copy)]
-struct CallerPtr(*mut wasmtime::Caller<'static, StoreData>);
+enum CallerPtr {
+    Caller(*mut wasmtime::Caller<'static, StoreData>),
+    Context(*mut StoreContextMut<'static, StoreData>),
+}
 
 // SAFETY: the pointer is only dereferenced on the thread that pushed it (the store's busy
 // token is checked first) while the callback that owns the `Caller` is still running.
@@ -149,9 +154,22 @@ impl<'a> CallerScope<'a> {
     /// `caller` must stay valid (not moved, not dropped) until the scope is dropped.
     pub unsafe fn enter(py: Python<'_>, shared: &'a Shared, caller: &mut wasmtime::Caller<'_, StoreData>) -> Self {
         let ptr = (caller as *mut wasmtime::Caller<'_, StoreData>).cast::<wasmtime::Caller<'static, StoreData>>();
+        Self::push(py, shared, CallerPtr::Caller(ptr))
+    }
+
+    /// As [`CallerScope::enter`], for a component host function's store context.
+    ///
+    /// # Safety
+    /// `cx` must stay valid (not moved, not dropped) until the scope is dropped.
+    pub unsafe fn enter_context(py: Python<'_>, shared: &'a Shared, cx: &mut StoreContextMut<'_, StoreData>) -> Self {
+        let ptr = (cx as *mut StoreContextMut<'_, StoreData>).cast::<StoreContextMut<'static, StoreData>>();
+        Self::push(py, shared, CallerPtr::Context(ptr))
+    }
+
+    fn push(py: Python<'_>, shared: &'a Shared, frame: CallerPtr) -> Self {
         // SAFETY: GIL held; the vector is not borrowed elsewhere.
         let callers = unsafe { shared.callers.get(py) };
-        callers.push(CallerPtr(ptr));
+        callers.push(frame);
         CallerScope { shared, depth: callers.len() }
     }
 
@@ -196,6 +214,7 @@ unsafe impl Send for PyStore {}
 enum Ctx {
     Store(*mut wasmtime::Store<StoreData>),
     Caller(*mut wasmtime::Caller<'static, StoreData>),
+    Context(*mut StoreContextMut<'static, StoreData>),
 }
 
 // SAFETY: moved into `detach` only to be used by the same thread on the other side.
@@ -210,6 +229,7 @@ impl Ctx {
             match self {
                 Ctx::Store(s) => (*s).as_context_mut(),
                 Ctx::Caller(c) => (*c).as_context_mut(),
+                Ctx::Context(c) => (*c).as_context_mut(),
             }
         }
     }
@@ -291,7 +311,8 @@ impl Shared {
         }
         // SAFETY: GIL held, no other borrow of the vector.
         match unsafe { self.callers.get(py) }.last() {
-            Some(c) if busy != 0 => Ok(Ctx::Caller(c.0)),
+            Some(CallerPtr::Caller(c)) if busy != 0 => Ok(Ctx::Caller(*c)),
+            Some(CallerPtr::Context(c)) if busy != 0 => Ok(Ctx::Context(*c)),
             _ => Err(wasmtime_error("store is in use: wasm is running in it on this thread")),
         }
     }
@@ -300,8 +321,13 @@ impl Shared {
     pub fn caller_at(&self, py: Python<'_>, depth: usize) -> Option<*mut wasmtime::Caller<'static, StoreData>> {
         // SAFETY: GIL held, no other borrow of the vector.
         let callers = unsafe { self.callers.get(py) };
-        (callers.len() == depth && self.busy.load(Ordering::Relaxed) == thread_token())
-            .then(|| callers[depth - 1].0)
+        if depth == 0 || callers.len() != depth || self.busy.load(Ordering::Relaxed) != thread_token() {
+            return None;
+        }
+        match callers[depth - 1] {
+            CallerPtr::Caller(c) => Some(c),
+            CallerPtr::Context(_) => None,
+        }
     }
 }
 

@@ -1,0 +1,133 @@
+"""The WebAssembly component model: wasmtime-py's `wasmtime.component` API.
+
+Components are compiled (`Component`), linked against host functions, modules and instances
+(`Linker`, `LinkerInstance`), instantiated and called with plain Python values (`Instance`,
+`Func`); their types can be inspected (`ComponentType`, `FuncType`, the `ValType`s).
+
+Why it is split this way: the mechanics (compiling, linking, calling, and converting values
+between Python and the component model) live in the native module, where wasmtime's typed
+values are at hand; the value types, `Record` and `Variant` are small Python classes
+(`_types.py`), because they are shaped like Python (dataclasses, attribute bags) and
+wasmtime-py's class structure (`VariantLikeType` and its `add_classes`) is part of its API.
+
+Classes that the native module does not provide yet (resources come in a later increment) are
+placeholders that raise `WasmtimeError("... not supported yet")` when used, so that importing
+this package always works.
+"""
+
+from typing import Any
+
+from .._managed import Managed
+from ._native_classes import is_placeholder, native_class
+from ._types import (
+    F32,
+    F64,
+    S8,
+    S16,
+    S32,
+    S64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Bool,
+    BorrowType,
+    Char,
+    ComponentItem,
+    EnumType,
+    ErrorContext,
+    FlagsType,
+    FutureType,
+    ListType,
+    OptionType,
+    OwnType,
+    Record,
+    RecordType,
+    ResultType,
+    StreamType,
+    String,
+    TupleType,
+    ValType,
+    Variant,
+    VariantType,
+)
+
+# The native classes are typed `Any` until `wasmtime/_native.pyi` describes them.
+Component: Any = native_class("Component")
+ExportIndex: Any = native_class("ExportIndex")
+Linker: Any = native_class("Linker")
+LinkerInstance: Any = native_class("LinkerInstance")
+Instance: Any = native_class("Instance")
+Func: Any = native_class("Func")
+ResourceType: Any = native_class("ResourceType")
+ResourceAny: Any = native_class("ResourceAny")
+ResourceHost: Any = native_class("ResourceHost")
+ComponentType: Any = native_class("ComponentType")
+ModuleType: Any = native_class("ModuleType")
+ComponentInstanceType: Any = native_class("ComponentInstanceType")
+FuncType: Any = native_class("FuncType")
+
+# The native classes that own a resource (`close()`, `with`) join `Managed`, as in wasmtime-py;
+# `Instance` and `Func` are plain handles. The Python compound types subclass it directly.
+for _cls in (
+    Component,
+    ExportIndex,
+    Linker,
+    LinkerInstance,
+    ResourceType,
+    ResourceAny,
+    ResourceHost,
+    ComponentType,
+    ModuleType,
+    ComponentInstanceType,
+    FuncType,
+):
+    if not is_placeholder(_cls):
+        Managed.register(_cls)
+del _cls
+
+__all__ = [
+    "Component",
+    "ExportIndex",
+    "Linker",
+    "LinkerInstance",
+    "Instance",
+    "Func",
+    "ResourceType",
+    "ResourceAny",
+    "ResourceHost",
+    "ComponentType",
+    "ModuleType",
+    "ComponentItem",
+    "ComponentInstanceType",
+    "FuncType",
+    "ValType",
+    "Bool",
+    "U8",
+    "U16",
+    "U32",
+    "U64",
+    "S8",
+    "S16",
+    "S32",
+    "S64",
+    "F32",
+    "F64",
+    "Char",
+    "String",
+    "ErrorContext",
+    "ListType",
+    "RecordType",
+    "TupleType",
+    "VariantType",
+    "EnumType",
+    "OptionType",
+    "ResultType",
+    "FlagsType",
+    "StreamType",
+    "FutureType",
+    "OwnType",
+    "BorrowType",
+    "Variant",
+    "Record",
+]

@@ -1,0 +1,141 @@
+//! `Component` (compiled component, shareable across stores of one engine) and `ExportIndex`.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes};
+
+use crate::component::no_constructor;
+use crate::component::types::PyComponentType;
+use crate::core::Closable;
+use crate::core::engine::PyEngine;
+use crate::core::module::source_bytes;
+use crate::errors::{self, type_error, wasmtime_error};
+
+#[pyclass(frozen, weakref, module = "wasmtime.component", name = "Component")]
+pub struct PyComponent {
+    component: Closable<wasmtime::component::Component>,
+}
+
+impl PyComponent {
+    pub fn component(&self) -> PyResult<wasmtime::component::Component> {
+        self.component.get()
+    }
+
+    /// The component behind `obj`, which must be a `Component` (`TypeError` otherwise).
+    pub fn extract(obj: &Bound<'_, PyAny>) -> PyResult<wasmtime::component::Component> {
+        obj.cast::<PyComponent>().map_err(|_| type_error("expected a `Component`"))?.get().component()
+    }
+
+    fn wrap(component: wasmtime::component::Component) -> Self {
+        PyComponent { component: Closable::new(component) }
+    }
+
+    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let engine = PyEngine::extract(engine)?;
+        let bytes = source_bytes(wasm)?;
+        py.detach(|| wasmtime::component::Component::from_binary(&engine.engine, &bytes))
+            .map(Self::wrap)
+            .map_err(errors::from_wasmtime)
+    }
+}
+
+#[pymethods]
+impl PyComponent {
+    #[new]
+    fn new(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::compile(py, engine, wasm)
+    }
+
+    /// Compiles the file at `path` (binary or text).
+    #[staticmethod]
+    fn from_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path: std::path::PathBuf = py.import("os")?.getattr("fsdecode")?.call1((path,))?.extract()?;
+        let bytes = std::fs::read(&path).map_err(|e| wasmtime_error(format!("failed to read {}: {e}", path.display())))?;
+        Self::compile(py, engine, PyBytes::new(py, &bytes).as_any())
+    }
+
+    /// Unsafe by contract: the bytes must come from `serialize` of a compatible engine; untrusted
+    /// bytes can run arbitrary native code.
+    #[staticmethod]
+    fn deserialize(py: Python<'_>, engine: &Bound<'_, PyAny>, encoded: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let engine = PyEngine::extract(engine)?;
+        let bytes: Vec<u8> = if let Ok(b) = encoded.cast::<PyBytes>() {
+            b.as_bytes().to_vec()
+        } else if let Ok(b) = encoded.cast::<PyByteArray>() {
+            b.to_vec()
+        } else {
+            return Err(type_error("expected bytes"));
+        };
+        // SAFETY: unsafe by contract (documented): the caller vouches for the bytes; wasmtime
+        // still checks the version and the engine's settings.
+        py.detach(|| unsafe { wasmtime::component::Component::deserialize(&engine.engine, &bytes) })
+            .map(Self::wrap)
+            .map_err(errors::from_wasmtime)
+    }
+
+    /// Unsafe by contract, like `deserialize`.
+    #[staticmethod]
+    fn deserialize_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let path: String = path.extract().map_err(|_| type_error("expected a str path"))?;
+        let engine = PyEngine::extract(engine)?;
+        // SAFETY: as in `deserialize`.
+        py.detach(|| unsafe { wasmtime::component::Component::deserialize_file(&engine.engine, &path) })
+            .map(Self::wrap)
+            .map_err(errors::from_wasmtime)
+    }
+
+    fn serialize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyByteArray>> {
+        let component = self.component()?;
+        let bytes = py.detach(|| component.serialize()).map_err(errors::from_wasmtime)?;
+        Ok(PyByteArray::new(py, &bytes))
+    }
+
+    /// The index of export `name` (inside export `instance`, if given), or None; an index of
+    /// another component gives None.
+    #[pyo3(signature = (name, instance=None))]
+    fn get_export_index(&self, name: &str, instance: Option<&Bound<'_, PyExportIndex>>) -> PyResult<Option<PyExportIndex>> {
+        let component = self.component()?;
+        let parent = instance.map(|i| &i.get().index);
+        Ok(component.get_export_index(parent, name).map(|index| PyExportIndex { index }))
+    }
+
+    #[getter]
+    fn r#type(&self) -> PyResult<PyComponentType> {
+        Ok(PyComponentType { ty: self.component()?.component_type() })
+    }
+
+    fn close(&self) {
+        self.component.close();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
+}
+
+/// Where an export sits in a component, for fast lookups (`Component.get_export_index`).
+#[pyclass(frozen, module = "wasmtime.component", name = "ExportIndex")]
+pub struct PyExportIndex {
+    pub index: wasmtime::component::ComponentExportIndex,
+}
+
+#[pymethods]
+impl PyExportIndex {
+    #[new]
+    fn new() -> PyResult<Self> {
+        Err(no_constructor("ExportIndex"))
+    }
+
+    fn close(&self) {}
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {}
+}

@@ -1,0 +1,74 @@
+//! `Func`: a function exported by a component instance, called with Python values.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use wasmtime::component::Val;
+
+use crate::component::no_constructor;
+use crate::component::types::PyFuncType;
+use crate::component::val;
+use crate::core::store;
+use crate::errors::{HostError, wasmtime_error};
+
+#[pyclass(frozen, module = "wasmtime.component", name = "Func")]
+pub struct PyFunc {
+    pub store_id: u64,
+    pub func: wasmtime::component::Func,
+}
+
+/// The exception of a failed component call: a host function's own exception, else
+/// `WasmtimeError` (traps included, as wasmtime-py reports them for components).
+pub fn call_error(err: wasmtime::Error) -> PyErr {
+    if let Some(host) = err.downcast_ref::<HostError>() {
+        return Python::attach(|py| host.0.clone_ref(py));
+    }
+    wasmtime_error(format!("{err:?}"))
+}
+
+#[pymethods]
+impl PyFunc {
+    #[new]
+    fn new() -> PyResult<Self> {
+        Err(no_constructor("Func"))
+    }
+
+    fn r#type(&self, py: Python<'_>, store: &Bound<'_, PyAny>) -> PyResult<PyFuncType> {
+        let store = store::resolve(store)?;
+        store.check(self.store_id)?;
+        Ok(PyFuncType { ty: store.with(py, |cx| self.func.ty(&cx))? })
+    }
+
+    /// Calls the function with Python values; returns its result converted, or None.
+    #[pyo3(signature = (store, *params))]
+    fn __call__(&self, py: Python<'_>, store: &Bound<'_, PyAny>, params: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let store = store::resolve(store)?;
+        store.check(self.store_id)?;
+        let ty = store.with(py, |cx| self.func.ty(&cx))?;
+        let param_types: Vec<_> = ty.params().map(|(_, t)| t).collect();
+        if params.len() != param_types.len() {
+            return Err(PyTypeError::new_err(format!(
+                "expected {} arguments, got {}",
+                param_types.len(),
+                params.len()
+            )));
+        }
+        let args = params.iter().zip(&param_types).map(|(p, t)| val::to_val(&p, t)).collect::<PyResult<Vec<_>>>()?;
+        let result_ty = ty.results().next();
+        let mut results = vec![Val::Bool(false); usize::from(result_ty.is_some())];
+        let func = self.func;
+        let results = store
+            .run(py, move |mut cx| func.call(&mut cx, &args, &mut results).map(|()| results))?
+            .map_err(call_error)?;
+        match (result_ty, results.first()) {
+            (Some(t), Some(v)) => val::from_val(py, v, &t),
+            _ => Ok(py.None()),
+        }
+    }
+
+    /// Does nothing: wasmtime 48 runs the post-return step itself (kept for compatibility).
+    fn post_return(&self, store: &Bound<'_, PyAny>) -> PyResult<()> {
+        let store = store::resolve(store)?;
+        store.check(self.store_id)
+    }
+}
