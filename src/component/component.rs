@@ -7,8 +7,8 @@ use crate::component::no_constructor;
 use crate::component::types::PyComponentType;
 use crate::core::Closable;
 use crate::core::engine::PyEngine;
-use crate::core::module::source_bytes;
-use crate::errors::{self, type_error, wasmtime_error};
+use crate::core::module::{file_bytes, source_bytes};
+use crate::errors::{self, type_error};
 
 #[pyclass(frozen, weakref, module = "wasmtime.component", name = "Component")]
 pub struct PyComponent {
@@ -29,9 +29,8 @@ impl PyComponent {
         PyComponent { component: Closable::new(component) }
     }
 
-    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, bytes: Vec<u8>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
-        let bytes = source_bytes(wasm)?;
         py.detach(|| wasmtime::component::Component::from_binary(&engine.engine, &bytes))
             .map(Self::wrap)
             .map_err(errors::from_wasmtime)
@@ -42,15 +41,13 @@ impl PyComponent {
 impl PyComponent {
     #[new]
     fn new(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::compile(py, engine, wasm)
+        Self::compile(py, engine, source_bytes(wasm)?)
     }
 
     /// Compiles the file at `path` (binary or text).
     #[staticmethod]
     fn from_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let path: std::path::PathBuf = py.import("os")?.getattr("fsdecode")?.call1((path,))?.extract()?;
-        let bytes = std::fs::read(&path).map_err(|e| wasmtime_error(format!("failed to read {}: {e}", path.display())))?;
-        Self::compile(py, engine, PyBytes::new(py, &bytes).as_any())
+        Self::compile(py, engine, file_bytes(py, path)?)
     }
 
     /// Unsafe by contract: the bytes must come from `serialize` of a compatible engine; untrusted

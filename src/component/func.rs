@@ -1,9 +1,11 @@
 //! `Func`: a function exported by a component instance, called with Python values.
 
+use std::sync::OnceLock;
+
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use wasmtime::component::Val;
+use wasmtime::component::{Type, Val};
 
 use crate::component::no_constructor;
 use crate::component::types::PyFuncType;
@@ -15,6 +17,19 @@ use crate::errors::{HostError, wasmtime_error};
 pub struct PyFunc {
     pub store_id: u64,
     pub func: wasmtime::component::Func,
+    /// Parameter and result types, looked up on the first call.
+    sig: OnceLock<Sig>,
+}
+
+struct Sig {
+    params: Vec<Type>,
+    result: Option<Type>,
+}
+
+impl PyFunc {
+    pub fn wrap(store_id: u64, func: wasmtime::component::Func) -> Self {
+        PyFunc { store_id, func, sig: OnceLock::new() }
+    }
 }
 
 /// The exception of a failed component call: a host function's own exception, else
@@ -44,24 +59,24 @@ impl PyFunc {
     fn __call__(&self, py: Python<'_>, store: &Bound<'_, PyAny>, params: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         let store = store::resolve(store)?;
         store.check(self.store_id)?;
-        let ty = store.with(py, |cx| self.func.ty(&cx))?;
-        let param_types: Vec<_> = ty.params().map(|(_, t)| t).collect();
-        if params.len() != param_types.len() {
-            return Err(PyTypeError::new_err(format!(
-                "expected {} arguments, got {}",
-                param_types.len(),
-                params.len()
-            )));
+        let sig = match self.sig.get() {
+            Some(sig) => sig,
+            None => {
+                let ty = store.with(py, |cx| self.func.ty(&cx))?;
+                self.sig.get_or_init(|| Sig { params: ty.params().map(|(_, t)| t).collect(), result: ty.results().next() })
+            }
+        };
+        if params.len() != sig.params.len() {
+            return Err(PyTypeError::new_err(format!("expected {} arguments, got {}", sig.params.len(), params.len())));
         }
-        let args = params.iter().zip(&param_types).map(|(p, t)| val::to_val(&p, t)).collect::<PyResult<Vec<_>>>()?;
-        let result_ty = ty.results().next();
-        let mut results = vec![Val::Bool(false); usize::from(result_ty.is_some())];
+        let args = params.iter().zip(&sig.params).map(|(p, t)| val::to_val(&p, t)).collect::<PyResult<Vec<_>>>()?;
+        let mut results = vec![Val::Bool(false); usize::from(sig.result.is_some())];
         let func = self.func;
         let results = store
             .run(py, move |mut cx| func.call(&mut cx, &args, &mut results).map(|()| results))?
             .map_err(call_error)?;
-        match (result_ty, results.first()) {
-            (Some(t), Some(v)) => val::from_val(py, v, &t),
+        match (&sig.result, results.first()) {
+            (Some(t), Some(v)) => val::from_val(py, v, t),
             _ => Ok(py.None()),
         }
     }

@@ -49,6 +49,6 @@ impl PyInstance {
         } else {
             return Err(type_error("expected an ExportIndex or a str"));
         };
-        Ok(func.map(|func| PyFunc { store_id: self.store_id, func }))
+        Ok(func.map(|func| PyFunc::wrap(self.store_id, func)))
     }
 }

@@ -275,7 +275,7 @@ impl PyLinkerInstance {
     }
 
     /// Unlocks the parent (or the linker).
-    fn close(&self, py: Python<'_>) -> PyResult<()> {
+    fn close(&self) -> PyResult<()> {
         if self.locked.load(Ordering::Relaxed) {
             return Err(wasmtime_error(INSTANCE_IN_USE));
         }
@@ -286,7 +286,6 @@ impl PyLinkerInstance {
             Some(p) => p.get().locked.store(false, Ordering::Relaxed),
             None => self.linker.get().unlock(),
         }
-        let _ = py;
         Ok(())
     }
 
@@ -295,8 +294,8 @@ impl PyLinkerInstance {
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
-        self.close(py)
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        self.close()
     }
 }
 

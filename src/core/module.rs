@@ -23,8 +23,19 @@ pub fn source_bytes(wasm: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         }
         return Err(type_error("expected wasm bytes"));
     }
-    let bytes = binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?;
+    wasm_or_wat(binary(wasm).ok_or_else(|| type_error("expected wasm bytes"))?)
+}
+
+/// Binary wasm as it is; text (first byte not 0) parsed as WAT.
+fn wasm_or_wat(bytes: Vec<u8>) -> PyResult<Vec<u8>> {
     if bytes.first().is_some_and(|b| *b != 0) { parse_wat(&bytes) } else { Ok(bytes) }
+}
+
+/// The wasm of the file at `path` (any path-like; binary or text), for `from_file`.
+pub fn file_bytes(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let path: std::path::PathBuf = py.import("os")?.getattr("fsdecode")?.call1((path,))?.extract()?;
+    let bytes = std::fs::read(&path).map_err(|e| wasmtime_error(format!("failed to read {}: {e}", path.display())))?;
+    wasm_or_wat(bytes)
 }
 
 /// `bytes` or `bytearray` contents.
@@ -118,9 +129,8 @@ impl PyModule {
         obj.cast::<PyModule>().map_err(|_| errors::type_error("expected a `Module`"))?.get().module()
     }
 
-    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, bytes: Vec<u8>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
-        let bytes = source_bytes(wasm)?;
         let module = py
             .detach(|| wasmtime::Module::from_binary(&engine.engine, &bytes))
             .map_err(errors::from_wasmtime)?;
@@ -132,15 +142,13 @@ impl PyModule {
 impl PyModule {
     #[new]
     fn new(py: Python<'_>, engine: &Bound<'_, PyAny>, wasm: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Self::compile(py, engine, wasm)
+        Self::compile(py, engine, source_bytes(wasm)?)
     }
 
     /// Compiles the file at `path` (binary or text).
     #[staticmethod]
     fn from_file(py: Python<'_>, engine: &Bound<'_, PyAny>, path: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let path: std::path::PathBuf = py.import("os")?.getattr("fsdecode")?.call1((path,))?.extract()?;
-        let bytes = std::fs::read(&path).map_err(|e| wasmtime_error(format!("failed to read {}: {e}", path.display())))?;
-        Self::compile(py, engine, PyBytes::new(py, &bytes).as_any())
+        Self::compile(py, engine, file_bytes(py, path)?)
     }
 
     /// Validates binary wasm; raises `WasmtimeError` if invalid.
