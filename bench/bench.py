@@ -348,6 +348,67 @@ def wl_host(ctx: Ctx) -> list[Case]:
     ]
 
 
+# A component exporting `add: func(a: u32, b: u32) -> u32` and `echo: func(s: string) ->
+# string` (the string goes through a bump allocator), called with Python values.
+COMPONENT_WAT = """
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      (if (i32.gt_u (i32.add (global.get $next) (local.get 3)) (i32.const 60000))
+        (then (global.set $next (i32.const 1024))))
+      (local.set $p (global.get $next))
+      (global.set $next (i32.add (global.get $next) (i32.and (i32.add (local.get 3) (i32.const 7)) (i32.const -8))))
+      (local.get $p))
+    (func (export "add") (param i32 i32) (result i32)
+      (i32.add (local.get 0) (local.get 1)))
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 0) (local.get 0))
+      (i32.store (i32.const 4) (local.get 1))
+      (i32.const 0)))
+  (core instance $i (instantiate $m))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $i "add")))
+  (func (export "echo") (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $i "memory"))
+      (realloc (core func $i "realloc"))))
+)
+"""
+
+
+@workload(
+    "component",
+    rows=("component add(store, 1, 2)", "component echo(store, 'hello')"),
+)
+def wl_component(ctx: Ctx) -> list[Case]:
+    import importlib
+
+    wt = ctx.wt
+    cm = importlib.import_module("wasmtime.component")  # the reference does not import it
+    engine = wt.Engine()
+    store = wt.Store(engine)
+    component = cm.Component(engine, COMPONENT_WAT)
+    instance = cm.Linker(engine).instantiate(store, component)
+    add = instance.get_func(store, "add")
+    echo = instance.get_func(store, "echo")
+    return [
+        Case(
+            "component add(store, 1, 2)",
+            "add(store, 1, 2)",
+            {"add": add, "store": store},
+            check=add(store, 1, 2),
+        ),
+        Case(
+            "component echo(store, 'hello')",
+            "echo(store, 'hello')",
+            {"echo": echo, "store": store},
+            check=echo(store, "hello"),
+        ),
+    ]
+
+
 @workload(
     "read",
     rows=("memory read 1 MiB",),

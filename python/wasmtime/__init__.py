@@ -10,8 +10,6 @@ from ._instance import InstanceExports
 from ._managed import Managed
 from ._native import (
     WASMTIME_VERSION as _WASMTIME_VERSION,
-)
-from ._native import (
     Caller,
     Config,
     Engine,

@@ -9,13 +9,15 @@ use wasmtime::component::{Type, Val};
 
 use crate::component::no_constructor;
 use crate::component::types::PyFuncType;
-use crate::component::val;
+use crate::component::val::{self, Resources};
 use crate::core::store;
 use crate::errors::{HostError, wasmtime_error};
 
 #[pyclass(frozen, module = "wasmtime.component", name = "Func")]
 pub struct PyFunc {
     pub store_id: u64,
+    /// The instance it belongs to (`PyInstance::id`).
+    instance_id: u64,
     pub func: wasmtime::component::Func,
     /// Parameter and result types, looked up on the first call.
     sig: OnceLock<Sig>,
@@ -27,8 +29,8 @@ struct Sig {
 }
 
 impl PyFunc {
-    pub fn wrap(store_id: u64, func: wasmtime::component::Func) -> Self {
-        PyFunc { store_id, func, sig: OnceLock::new() }
+    pub fn wrap(store_id: u64, instance_id: u64, func: wasmtime::component::Func) -> Self {
+        PyFunc { store_id, instance_id, func, sig: OnceLock::new() }
     }
 }
 
@@ -69,14 +71,30 @@ impl PyFunc {
         if params.len() != sig.params.len() {
             return Err(PyTypeError::new_err(format!("expected {} arguments, got {}", sig.params.len(), params.len())));
         }
-        let args = params.iter().zip(&sig.params).map(|(p, t)| val::to_val(&p, t)).collect::<PyResult<Vec<_>>>()?;
+        let mut resources = Resources::new(&store);
+        let args = params.iter().zip(&sig.params).map(|(p, t)| val::to_val(&p, t, &mut resources)).collect::<PyResult<Vec<_>>>();
+        let args = match args {
+            Ok(args) => args,
+            Err(e) => {
+                resources.restore();
+                return Err(e);
+            }
+        };
         let mut results = vec![Val::Bool(false); usize::from(sig.result.is_some())];
         let func = self.func;
-        let results = store
-            .run(py, move |mut cx| func.call(&mut cx, &args, &mut results).map(|()| results))?
-            .map_err(call_error)?;
+        let entered = store.shared().enter_component(py, self.instance_id);
+        let outcome = entered.and_then(|_entered| store.run(py, move |mut cx| func.call(&mut cx, &args, &mut results).map(|()| results)));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                resources.restore();
+                return Err(e);
+            }
+        };
+        resources.finish(py)?;
+        let results = outcome.map_err(call_error)?;
         match (&sig.result, results.first()) {
-            (Some(t), Some(v)) => val::from_val(py, v, t),
+            (Some(t), Some(v)) => val::from_val(py, v, t, &mut Resources::new(&store)),
             _ => Ok(py.None()),
         }
     }

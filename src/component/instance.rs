@@ -11,13 +11,23 @@ use crate::errors::type_error;
 #[pyclass(frozen, module = "wasmtime.component", name = "Instance")]
 pub struct PyInstance {
     pub store_id: u64,
+    /// Unique per instantiation: what the re-entry check compares.
+    pub id: u64,
     pub instance: wasmtime::component::Instance,
+}
+
+static NEXT_INSTANCE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl PyInstance {
+    pub fn new(store_id: u64, instance: wasmtime::component::Instance) -> Self {
+        PyInstance { store_id, id: NEXT_INSTANCE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed), instance }
+    }
 }
 
 #[pymethods]
 impl PyInstance {
     #[new]
-    fn new() -> PyResult<Self> {
+    fn py_new() -> PyResult<Self> {
         Err(no_constructor("Instance"))
     }
 
@@ -49,6 +59,6 @@ impl PyInstance {
         } else {
             return Err(type_error("expected an ExportIndex or a str"));
         };
-        Ok(func.map(|func| PyFunc::wrap(self.store_id, func)))
+        Ok(func.map(|func| PyFunc::wrap(self.store_id, self.id, func)))
     }
 }

@@ -16,8 +16,8 @@ use crate::component::component::PyComponent;
 use crate::component::func::call_error;
 use crate::component::instance::PyInstance;
 use crate::component::no_constructor;
-use crate::component::resource::PyResourceType;
-use crate::component::val;
+use crate::component::resource_type::PyResourceType;
+use crate::component::val::{self, Resources};
 use crate::core::caller::PyStoreContext;
 use crate::core::engine::{EngineState, PyEngine};
 use crate::core::linker::{CROSS_ENGINE_STORE, NEXT_FUNC_KEY};
@@ -33,6 +33,10 @@ struct State {
     instances: HashSet<Vec<String>>,
     /// A `root()` instance is open.
     locked: bool,
+    /// `add_wasip2` / `add_wasi_http` were called: instantiation then checks the store has
+    /// the contexts those imports need.
+    wasi: bool,
+    wasi_http: bool,
 }
 
 #[pyclass(frozen, module = "wasmtime.component", name = "Linker")]
@@ -67,6 +71,22 @@ impl PyLinker {
         f(&mut instance, &mut state.funcs, &mut state.instances).map_err(errors::from_wasmtime)
     }
 
+    /// Refuses a component whose WASI imports this linker serves if the store lacks the
+    /// context they need (wasmtime-py aborts the process on their first call instead).
+    fn check_wasi(&self, py: Python<'_>, store: &store::StoreRef<'_>, component: &wasmtime::component::Component, wasi: bool, wasi_http: bool) -> PyResult<()> {
+        let (has_wasi, has_http) = store.with(py, |cx| (cx.data().wasi.is_some(), cx.data().wasi_http.is_some()))?;
+        let engine = &self.engine_state.engine;
+        for (name, _) in component.component_type().imports(engine) {
+            if wasi_http && !has_http && name.starts_with("wasi:http/") {
+                return Err(wasmtime_error(format!("component imports `{name}`, but wasi-http is not enabled in this store: call Store.set_wasi_http() first")));
+            }
+            if wasi && !has_wasi && name.starts_with("wasi:") {
+                return Err(wasmtime_error(format!("component imports `{name}`, but this store has no WASI context: call Store.set_wasi(WasiConfig()) first")));
+            }
+        }
+        Ok(())
+    }
+
     fn unlock(&self) {
         if let Ok(mut guard) = self.state.lock()
             && let Some(s) = guard.as_mut()
@@ -87,6 +107,8 @@ impl PyLinker {
                 funcs: Vec::new(),
                 instances: HashSet::new(),
                 locked: false,
+                wasi: false,
+                wasi_http: false,
             })),
             engine_state,
             engine: engine.unbind(),
@@ -117,6 +139,26 @@ impl PyLinker {
         Ok(PyLinkerInstance::new(slf.clone().unbind(), None, Vec::new()))
     }
 
+    /// Defines every WASI 0.2 interface (`wasi:cli`, `wasi:io`, `wasi:filesystem`...), served by
+    /// the store's `set_wasi` context. Already defined names raise unless shadowing is allowed.
+    fn add_wasip2(&self) -> PyResult<()> {
+        self.state(|s| {
+            wasmtime_wasi::p2::add_to_linker_sync(&mut s.linker).map_err(errors::from_wasmtime)?;
+            s.wasi = true;
+            Ok(())
+        })
+    }
+
+    /// Defines `wasi:http/types` and `wasi:http/outgoing-handler` (use with `add_wasip2`),
+    /// served by the store's `set_wasi_http` context.
+    fn add_wasi_http(&self) -> PyResult<()> {
+        self.state(|s| {
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut s.linker).map_err(errors::from_wasmtime)?;
+            s.wasi_http = true;
+            Ok(())
+        })
+    }
+
     /// Instantiates `component` in `store`; a missing import or a trap raises `WasmtimeError`.
     fn instantiate(&self, py: Python<'_>, store: &Bound<'_, PyAny>, component: &Bound<'_, PyAny>) -> PyResult<PyInstance> {
         let store = store::resolve(store)?;
@@ -125,12 +167,15 @@ impl PyLinker {
         }
         let component = PyComponent::extract(component)?;
         // A snapshot: instantiation runs wasm (and maybe Python), without the lock.
-        let linker = self.state(|s| {
+        let (linker, wasi, wasi_http) = self.state(|s| {
             store.shared().objects(py, |o| o.link(py, &s.funcs));
-            Ok(s.linker.clone())
+            Ok((s.linker.clone(), s.wasi, s.wasi_http))
         })?;
+        if wasi || wasi_http {
+            self.check_wasi(py, &store, &component, wasi, wasi_http)?;
+        }
         let instance = store.run(py, move |mut cx| linker.instantiate(&mut cx, &component))?.map_err(call_error)?;
-        Ok(PyInstance { store_id: store.id(), instance })
+        Ok(PyInstance::new(store.id(), instance))
     }
 
     /// Defines every import of `component` not defined yet as a function that traps.
@@ -338,16 +383,29 @@ fn host_call(
 ) -> wasmtime::Result<()> {
     let result_ty: Option<Type> = ty.results().next();
     let value = with_callable(cx, key, |py, callable, context| {
+        let store = store::StoreRef::Callback(context.get().shared()?);
+        let mut resources = Resources::new(&store);
         let mut args = Vec::with_capacity(params.len() + 1);
         args.push(context.clone().into_any().unbind());
         for (v, (_, t)) in params.iter().zip(ty.params()) {
-            args.push(val::from_val(py, v, &t)?);
+            args.push(val::from_val(py, v, &t, &mut resources)?);
         }
-        let out = callable.call1(pyo3::types::PyTuple::new(py, args)?)?;
+        let out = callable.call1(pyo3::types::PyTuple::new(py, args)?);
+        // Borrows lent to Python end here, whatever the callable did.
+        resources.finish(py)?;
+        let out = out?;
+        // The result is lowered after this returns, so its resource entries stay.
+        let mut resources = Resources::new(&store);
         match &result_ty {
             None if out.is_none() => Ok(None),
             None => Err(wasmtime_error("callback produced results when it shouldn't")),
-            Some(t) => val::to_val(&out, t).map(Some),
+            Some(t) => match val::to_val(&out, t, &mut resources) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) => {
+                    resources.restore();
+                    Err(e)
+                }
+            },
         }
     })?;
     if let (Some(v), Some(slot)) = (value, results.first_mut()) {

@@ -12,7 +12,7 @@
 //! value-type classes, which wrap the [`types::PyComponentValType`] handles.
 //!
 //! * one file per Python class: `component` (`Component`, `ExportIndex`), `linker` (`Linker`,
-//!   `LinkerInstance`), `instance` (`Instance`), `func` (`Func`), `resource` (`ResourceType`);
+//!   `LinkerInstance`), `instance` (`Instance`), `func` (`Func`), `resource_type`, `resource_any`, `resource_host` (`ResourceType`, `ResourceAny`, `ResourceHost`);
 //! * `types`: the type reflection classes; `val`: value conversion.
 
 // One file per Python class: `Component` lives in `component.rs`.
@@ -21,7 +21,9 @@ pub mod component;
 pub mod func;
 pub mod instance;
 pub mod linker;
-pub mod resource;
+pub mod resource_any;
+pub mod resource_host;
+pub mod resource_type;
 pub mod types;
 pub mod val;
 
@@ -37,7 +39,9 @@ pub fn register(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add("LinkerInstance", py.get_type::<linker::PyLinkerInstance>())?;
     m.add("ComponentInstance", py.get_type::<instance::PyInstance>())?;
     m.add("ComponentFunc", py.get_type::<func::PyFunc>())?;
-    m.add("ResourceType", py.get_type::<resource::PyResourceType>())?;
+    m.add("ResourceType", py.get_type::<resource_type::PyResourceType>())?;
+    m.add("ResourceAny", py.get_type::<resource_any::PyResourceAny>())?;
+    m.add("ResourceHost", py.get_type::<resource_host::PyResourceHost>())?;
     m.add("ComponentType", py.get_type::<types::PyComponentType>())?;
     m.add("ComponentInstanceType", py.get_type::<types::PyComponentInstanceType>())?;
     m.add("ModuleType", py.get_type::<types::PyModuleType>())?;

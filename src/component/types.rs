@@ -12,7 +12,7 @@ use wasmtime::component::types::{self as ct, ComponentItem};
 use wasmtime::component::Type;
 
 use crate::component::no_constructor;
-use crate::component::resource::PyResourceType;
+use crate::component::resource_type::PyResourceType;
 use crate::core::engine::PyEngine;
 use crate::core::types::{PyExportType, PyImportType};
 

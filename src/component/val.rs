@@ -13,17 +13,26 @@
 //! | enum | `str` | str |
 //! | flags | `set` of str | set |
 //! | variant, option, result | untagged or tagged (below) | |
+//! | own, borrow | `ResourceAny` or `ResourceHost` | `ResourceAny` |
 //!
 //! Variant-like values are *untagged* when the Python classes of their cases are disjoint (a
 //! payload-less case counting as `object`): the bare payload goes in and comes out, `None` for a
 //! payload-less case, and the case is chosen by `isinstance`, in declaration order. Otherwise
 //! they are *tagged*: `Variant(tag, payload)`.
+//!
+//! Resources need the store and care with their handles: [`Resources`] carries both through a
+//! conversion (see there).
 
 use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PySet, PyString, PyTuple, PyType};
-use wasmtime::component::{Type, Val};
+use wasmtime::component::{ResourceAny, Type, Val};
+
+use crate::component::resource_any::PyResourceAny;
+use crate::component::resource_host::PyResourceHost;
+use crate::core::store::StoreRef;
+use crate::errors;
 
 /// The Python classes of a type's values, coarsely: what decides tagging and `isinstance`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -132,14 +141,16 @@ fn is_instance(obj: &Bound<'_, PyAny>, class: Class) -> PyResult<bool> {
         Class::Dict => obj.is_instance_of::<pyo3::types::PyDict>(),
         Class::Record => obj.is_instance(record_class(py)?.as_any())?,
         Class::Variant => obj.is_instance(variant_class(py)?.as_any())?,
-        Class::Resource => false,
+        Class::Resource => obj.is_instance_of::<PyResourceAny>() || obj.is_instance_of::<PyResourceHost>(),
         Class::Object => obj.is_none(),
     })
 }
 
 fn expected(what: &str, ty: &Type, obj: &Bound<'_, PyAny>) -> PyErr {
     let got = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    PyTypeError::new_err(format!("expected {what} for a {} value, got {got}", crate::component::types::kind(ty)))
+    let kind = crate::component::types::kind(ty);
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    PyTypeError::new_err(format!("expected {what} for {article} {kind} value, got {got}"))
 }
 
 /// The low 64 bits of a Python int (two's complement), as ctypes keeps them.
@@ -159,7 +170,7 @@ fn wrapped(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<u64> {
 }
 
 /// Converts `obj` to a value of `ty`.
-pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
+pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type, rs: &mut Resources<'_, '_>) -> PyResult<Val> {
     Ok(match ty {
         Type::Bool => match obj.cast::<PyBool>() {
             Ok(b) => Val::Bool(b.is_true()),
@@ -196,7 +207,7 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
                 Val::List(b.as_bytes().iter().map(|b| Val::U8(*b)).collect())
             } else {
                 let list = obj.cast::<PyList>().map_err(|_| expected("list", ty, obj))?;
-                Val::List(list.iter().map(|item| to_val(&item, &element)).collect::<PyResult<_>>()?)
+                Val::List(list.iter().map(|item| to_val(&item, &element, rs)).collect::<PyResult<_>>()?)
             }
         }
         Type::FixedLengthList(l) => {
@@ -205,16 +216,16 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
                 return Err(PyValueError::new_err(format!("expected a list of {} elements, got {}", l.len(), list.len())));
             }
             let element = l.ty();
-            Val::FixedLengthList(list.iter().map(|item| to_val(&item, &element)).collect::<PyResult<_>>()?)
+            Val::FixedLengthList(list.iter().map(|item| to_val(&item, &element, rs)).collect::<PyResult<_>>()?)
         }
         Type::Map(m) => {
             let dict = obj.cast::<pyo3::types::PyDict>().map_err(|_| expected("dict", ty, obj))?;
             let (k, v) = (m.key(), m.value());
-            Val::Map(dict.iter().map(|(a, b)| Ok((to_val(&a, &k)?, to_val(&b, &v)?))).collect::<PyResult<_>>()?)
+            Val::Map(dict.iter().map(|(a, b)| Ok((to_val(&a, &k, rs)?, to_val(&b, &v, rs)?))).collect::<PyResult<_>>()?)
         }
         Type::Record(r) => Val::Record(
             r.fields()
-                .map(|f| Ok((f.name.to_owned(), to_val(&obj.getattr(f.name)?, &f.ty)?)))
+                .map(|f| Ok((f.name.to_owned(), to_val(&obj.getattr(f.name)?, &f.ty, rs)?)))
                 .collect::<PyResult<_>>()?,
         ),
         Type::Tuple(t) => {
@@ -222,7 +233,7 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
             if tuple.len() != t.types().len() {
                 return Err(PyTypeError::new_err(format!("expected a tuple of {} elements, got {}", t.types().len(), tuple.len())));
             }
-            Val::Tuple(tuple.iter().zip(t.types()).map(|(item, ty)| to_val(&item, &ty)).collect::<PyResult<_>>()?)
+            Val::Tuple(tuple.iter().zip(t.types()).map(|(item, ty)| to_val(&item, &ty, rs)).collect::<PyResult<_>>()?)
         }
         Type::Enum(_) => Val::Enum(obj.cast::<PyString>().map_err(|_| expected("str", ty, obj))?.to_str()?.to_owned()),
         Type::Flags(_) => {
@@ -232,7 +243,7 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
             Val::Flags(names)
         }
         Type::Variant(_) | Type::Option(_) | Type::Result(_) => {
-            let (index, payload) = choose_case(obj, ty)?;
+            let (index, payload) = choose_case(obj, ty, rs)?;
             let boxed = payload.map(Box::new);
             match ty {
                 Type::Option(_) => Val::Option(boxed),
@@ -240,7 +251,7 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
                 _ => Val::Variant(cases(ty).swap_remove(index).0, boxed),
             }
         }
-        Type::Own(_) | Type::Borrow(_) => return Err(PyNotImplementedError::new_err("resource values are not supported yet")),
+        Type::Own(_) | Type::Borrow(_) => rs.lower(obj, ty)?,
         Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
             return Err(PyNotImplementedError::new_err(format!("{} values are not supported", crate::component::types::kind(ty))));
         }
@@ -248,7 +259,7 @@ pub fn to_val(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
 }
 
 /// The case (index) a variant-like Python value stands for, and its converted payload.
-fn choose_case(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<(usize, Option<Val>)> {
+fn choose_case(obj: &Bound<'_, PyAny>, ty: &Type, rs: &mut Resources<'_, '_>) -> PyResult<(usize, Option<Val>)> {
     let cases = cases(ty);
     let invalid = || PyValueError::new_err("value not valid for this variant");
     if tagged(&cases) {
@@ -258,7 +269,7 @@ fn choose_case(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<(usize, Option<Val
         let tag: String = obj.getattr("tag")?.extract()?;
         let index = cases.iter().position(|(name, _)| *name == tag).ok_or_else(invalid)?;
         let payload = match &cases[index].1 {
-            Some(t) => Some(to_val(&obj.getattr("payload")?, t)?),
+            Some(t) => Some(to_val(&obj.getattr("payload")?, t, rs)?),
             None => None,
         };
         return Ok((index, payload));
@@ -270,7 +281,7 @@ fn choose_case(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<(usize, Option<Val
             Some(t) => {
                 for class in case_classes(payload) {
                     if is_instance(obj, class)? {
-                        return Ok((index, Some(to_val(obj, t)?)));
+                        return Ok((index, Some(to_val(obj, t, rs)?)));
                     }
                 }
             }
@@ -280,7 +291,7 @@ fn choose_case(obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<(usize, Option<Val
 }
 
 /// Converts a value of `ty` to Python.
-pub fn from_val(py: Python<'_>, val: &Val, ty: &Type) -> PyResult<Py<PyAny>> {
+pub fn from_val(py: Python<'_>, val: &Val, ty: &Type, rs: &mut Resources<'_, '_>) -> PyResult<Py<PyAny>> {
     Ok(match val {
         Val::Bool(b) => PyBool::new(py, *b).to_owned().into_any().unbind(),
         Val::S8(v) => v.into_pyobject(py)?.into_any().unbind(),
@@ -306,7 +317,7 @@ pub fn from_val(py: Python<'_>, val: &Val, ty: &Type) -> PyResult<Py<PyAny>> {
                 let bytes: Vec<u8> = items.iter().map(|v| if let Val::U8(b) = v { *b } else { 0 }).collect();
                 PyBytes::new(py, &bytes).into_any().unbind()
             } else {
-                let items = items.iter().map(|v| from_val(py, v, &element)).collect::<PyResult<Vec<_>>>()?;
+                let items = items.iter().map(|v| from_val(py, v, &element, rs)).collect::<PyResult<Vec<_>>>()?;
                 PyList::new(py, items)?.into_any().unbind()
             }
         }
@@ -314,7 +325,7 @@ pub fn from_val(py: Python<'_>, val: &Val, ty: &Type) -> PyResult<Py<PyAny>> {
             let Type::Map(m) = ty else { return Err(mismatch(ty)) };
             let dict = pyo3::types::PyDict::new(py);
             for (k, v) in pairs {
-                dict.set_item(from_val(py, k, &m.key())?, from_val(py, v, &m.value())?)?;
+                dict.set_item(from_val(py, k, &m.key(), rs)?, from_val(py, v, &m.value(), rs)?)?;
             }
             dict.into_any().unbind()
         }
@@ -322,40 +333,40 @@ pub fn from_val(py: Python<'_>, val: &Val, ty: &Type) -> PyResult<Py<PyAny>> {
             let Type::Record(r) = ty else { return Err(mismatch(ty)) };
             let record = record_class(py)?.call0()?;
             for ((name, v), f) in fields.iter().zip(r.fields()) {
-                record.setattr(name.as_str(), from_val(py, v, &f.ty)?)?;
+                record.setattr(name.as_str(), from_val(py, v, &f.ty, rs)?)?;
             }
             record.unbind()
         }
         Val::Tuple(items) => {
             let Type::Tuple(t) = ty else { return Err(mismatch(ty)) };
-            let items = items.iter().zip(t.types()).map(|(v, t)| from_val(py, v, &t)).collect::<PyResult<Vec<_>>>()?;
+            let items = items.iter().zip(t.types()).map(|(v, t)| from_val(py, v, &t, rs)).collect::<PyResult<Vec<_>>>()?;
             PyTuple::new(py, items)?.into_any().unbind()
         }
         Val::Flags(names) => PySet::new(py, names)?.into_any().unbind(),
         Val::Variant(name, payload) => {
             let cases = cases(ty);
             let index = cases.iter().position(|(n, _)| n == name).ok_or_else(|| mismatch(ty))?;
-            case_to_py(py, &cases, index, payload.as_deref())?
+            case_to_py(py, &cases, index, payload.as_deref(), rs)?
         }
-        Val::Option(payload) => case_to_py(py, &cases(ty), usize::from(payload.is_some()), payload.as_deref())?,
+        Val::Option(payload) => case_to_py(py, &cases(ty), usize::from(payload.is_some()), payload.as_deref(), rs)?,
         Val::Result(r) => {
             let (index, payload) = match r {
                 Ok(p) => (0, p.as_deref()),
                 Err(p) => (1, p.as_deref()),
             };
-            case_to_py(py, &cases(ty), index, payload)?
+            case_to_py(py, &cases(ty), index, payload, rs)?
         }
-        Val::Resource(_) => return Err(PyNotImplementedError::new_err("resource values are not supported yet")),
+        Val::Resource(any) => rs.lift(py, *any)?,
         Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => {
             return Err(PyNotImplementedError::new_err(format!("{} values are not supported", crate::component::types::kind(ty))));
         }
     })
 }
 
-fn case_to_py(py: Python<'_>, cases: &[(String, Option<Type>)], index: usize, payload: Option<&Val>) -> PyResult<Py<PyAny>> {
+fn case_to_py(py: Python<'_>, cases: &[(String, Option<Type>)], index: usize, payload: Option<&Val>, rs: &mut Resources<'_, '_>) -> PyResult<Py<PyAny>> {
     let (name, payload_ty) = &cases[index];
     let payload = match (payload, payload_ty) {
-        (Some(v), Some(t)) => Some(from_val(py, v, t)?),
+        (Some(v), Some(t)) => Some(from_val(py, v, t, rs)?),
         _ => None,
     };
     if tagged(cases) {
@@ -367,4 +378,81 @@ fn case_to_py(py: Python<'_>, cases: &[(String, Option<Type>)], index: usize, pa
 
 fn mismatch(ty: &Type) -> PyErr {
     PyTypeError::new_err(format!("value does not match its {} type", crate::component::types::kind(ty)))
+}
+
+/// The store side of converting values, and the resource handles a conversion touched.
+///
+/// * An `own` argument takes its `ResourceAny` handle (ownership moves into the call); if the
+///   conversion fails before the call, [`Resources::restore`] gives the handles back.
+/// * A `ResourceHost` argument enters the store as a new host-table entry; [`Resources::finish`]
+///   removes the entries the call did not consume.
+/// * A `borrow` lent to a host function must end with that function: `finish` drops the ones
+///   Python did not drop or convert.
+pub struct Resources<'a, 'py> {
+    store: &'a StoreRef<'py>,
+    taken: Vec<(Py<PyResourceAny>, ResourceAny)>,
+    made: Vec<ResourceAny>,
+    lent: Vec<Py<PyResourceAny>>,
+}
+
+impl<'a, 'py> Resources<'a, 'py> {
+    pub fn new(store: &'a StoreRef<'py>) -> Self {
+        Resources { store, taken: Vec::new(), made: Vec::new(), lent: Vec::new() }
+    }
+
+    fn lower(&mut self, obj: &Bound<'_, PyAny>, ty: &Type) -> PyResult<Val> {
+        let own = matches!(ty, Type::Own(_));
+        if let Ok(any) = obj.cast::<PyResourceAny>() {
+            let r = any.get();
+            self.store.check(r.store_id)?;
+            if own && r.owned() {
+                let handle = r.take()?;
+                self.taken.push((any.clone().unbind(), handle));
+                return Ok(Val::Resource(handle));
+            }
+            return Ok(Val::Resource(r.get()?));
+        }
+        if let Ok(host) = obj.cast::<PyResourceHost>() {
+            let host = host.get();
+            if own && !host.owned {
+                return Err(errors::wasmtime_error("cannot lower a `borrow` resource into an `own`"));
+            }
+            let handle = self.store.with(obj.py(), |cx| host.lower(cx))?.map_err(errors::from_wasmtime)?;
+            self.made.push(handle);
+            return Ok(Val::Resource(handle));
+        }
+        Err(expected("a ResourceAny or ResourceHost", ty, obj))
+    }
+
+    fn lift(&mut self, py: Python<'_>, any: ResourceAny) -> PyResult<Py<PyAny>> {
+        let handle = Py::new(py, PyResourceAny::new(self.store.id(), any))?;
+        if !any.owned() {
+            self.lent.push(handle.clone_ref(py));
+        }
+        Ok(handle.into_any())
+    }
+
+    /// Gives back the handles this conversion took: it failed, so nothing moved.
+    pub fn restore(self) {
+        for (any, handle) in self.taken {
+            any.get().restore(handle);
+        }
+    }
+
+    /// Ends the conversion after the call (or host function) it was for: removes the host
+    /// entries the call did not consume, and ends the borrows lent to Python.
+    pub fn finish(self, py: Python<'_>) -> PyResult<()> {
+        let lent: Vec<ResourceAny> = self.lent.iter().filter_map(|any| any.get().take().ok()).collect();
+        if self.made.is_empty() && lent.is_empty() {
+            return Ok(());
+        }
+        self.store.with(py, |mut cx| {
+            // An entry an `own` parameter consumed is gone: dropping it fails, harmlessly.
+            for handle in self.made {
+                let _ = handle.resource_drop(&mut cx);
+            }
+            lent.into_iter().try_for_each(|handle| handle.resource_drop(&mut cx))
+        })?
+        .map_err(errors::from_wasmtime)
+    }
 }

@@ -23,7 +23,12 @@ pub struct ConfigState {
 
 impl Default for ConfigState {
     fn default() -> Self {
-        ConfigState { config: wasmtime::Config::new(), user_epochs: false, max_wasm_stack: 512 * 1024 }
+        let mut config = wasmtime::Config::new();
+        // The component API is synchronous (no futures, streams or async lifts, as in
+        // wasmtime-py): without the concurrency machinery a component call does not set up a
+        // task per call (~5x faster), and async component features are refused at compile time.
+        config.concurrency_support(false);
+        ConfigState { config, user_epochs: false, max_wasm_stack: 512 * 1024 }
     }
 }
 
@@ -125,6 +130,29 @@ config_methods! {
         let enable = value.is_truthy()?;
         self.with(|s| {
             s.user_epochs = enable;
+            Ok(())
+        })
+    }
+
+    /// Extension: wasmtime's support for concurrent component execution. Off by default here
+    /// (wasmtime-py has no async component API, and it makes each component call ~2x slower);
+    /// turn it on to compile components that use async features (`future`, `stream`...).
+    #[setter]
+    fn set_concurrency_support(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let enable = expect_bool(value)?;
+        self.with(|s| { s.config.concurrency_support(enable); Ok(()) })
+    }
+
+    /// Extension: the component model's async features; turning them on turns on
+    /// `concurrency_support`, which they need.
+    #[setter]
+    fn set_wasm_component_model_async(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let enable = expect_bool(value)?;
+        self.with(|s| {
+            if enable {
+                s.config.concurrency_support(true);
+            }
+            s.config.wasm_component_model_async(enable);
             Ok(())
         })
     }

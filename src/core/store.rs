@@ -67,6 +67,9 @@ pub struct Shared {
     pub interrupt: AtomicBool,
     /// The `Caller`s of the host functions now running, innermost last.
     callers: GilCell<Vec<CallerPtr>>,
+    /// Ids of the component instances running now: the component model forbids re-entering
+    /// one, and wasmtime only checks it when its concurrency support is on (it is off).
+    components: GilCell<Vec<u64>>,
     objects: GilCell<Objects>,
 }
 
@@ -137,6 +140,26 @@ impl Shared {
         busy != 0 && busy != thread_token()
     }
 
+    /// Whether this thread is inside a host function that a component called (a component
+    /// call scope is open).
+    pub fn in_component_callback(&self, py: Python<'_>) -> bool {
+        // SAFETY: GIL held, no Python code runs while borrowed.
+        let innermost = unsafe { self.callers.get(py) }.last().copied();
+        matches!(innermost, Some(CallerPtr::Context(_))) && self.busy.load(Ordering::Relaxed) == thread_token()
+    }
+
+    /// Marks the component instance `id` as running until the guard is dropped; one already
+    /// running cannot be entered again (wasmtime's trap message).
+    pub fn enter_component(&self, py: Python<'_>, id: u64) -> PyResult<ComponentScope<'_>> {
+        // SAFETY: GIL held, no Python code runs while borrowed.
+        let running = unsafe { self.components.get(py) };
+        if running.contains(&id) {
+            return Err(wasmtime_error("cannot enter component instance"));
+        }
+        running.push(id);
+        Ok(ComponentScope { shared: self, id })
+    }
+
     pub fn depth(&self, py: Python<'_>) -> usize {
         // SAFETY: GIL held, no Python code runs while borrowed.
         unsafe { self.callers.get(py) }.len()
@@ -186,6 +209,25 @@ impl Drop for CallerScope<'_> {
         // SAFETY: GIL held; no other borrow of the vector is live.
         let callers = unsafe { self.shared.callers.get(py) };
         callers.truncate(self.depth - 1);
+    }
+}
+
+/// A component instance marked running (see [`Shared::enter_component`]).
+pub struct ComponentScope<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for ComponentScope<'_> {
+    fn drop(&mut self) {
+        // Dropped by the caller that entered, with the GIL held (after `run` re-attached).
+        // SAFETY: we are attached (see above), so `assume_attached` is sound.
+        let py = unsafe { Python::assume_attached() };
+        // SAFETY: GIL held; no other borrow of the vector is live.
+        let running = unsafe { self.shared.components.get(py) };
+        if let Some(i) = running.iter().rposition(|id| *id == self.id) {
+            running.remove(i);
+        }
     }
 }
 
@@ -246,6 +288,7 @@ impl PyStore {
             busy: AtomicU64::new(0),
             interrupt: AtomicBool::new(false),
             callers: GilCell::new(Vec::new()),
+            components: GilCell::new(Vec::new()),
             objects: GilCell::new(Objects { data, ..Default::default() }),
         });
         let data = StoreData {

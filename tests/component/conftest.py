@@ -9,7 +9,8 @@ function), and back the same two ways. `flat` is the core wasm flattening of `t`
 canonical ABI's parameter types, e.g. `["i32", "i32"]` for a string); when it has more than
 one value, the result travels through a return area in linear memory.
 
-The memory and `cabi_realloc` come from a small core module with a bump allocator.
+The memory and `cabi_realloc` come from a small core module with a bump allocator (`LIBC`);
+components written in other test files use it through the `libc_component` fixture.
 """
 
 from __future__ import annotations
@@ -128,5 +129,17 @@ def component(engine: wasmtime.Engine) -> Callable[[str], Any]:
 
     def make(wat: str) -> Any:
         return Component(engine, wat)
+
+    return make
+
+
+@pytest.fixture
+def libc_component(engine: wasmtime.Engine) -> Callable[[str], Any]:
+    """``libc_component(wat)``: compile component text in which the marker ``{LIBC}`` stands
+    for `LIBC` (the core instance ``$libc``, ``$memory`` and ``$realloc``)."""
+
+    def make(wat: str) -> Any:
+        assert "{LIBC}" in wat
+        return Component(engine, wat.replace("{LIBC}", LIBC))
 
     return make

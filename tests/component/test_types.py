@@ -6,8 +6,16 @@ from typing import Any
 
 import pytest
 
-from wasmtime import Config, Engine, ExportType, GlobalType, ImportType, Managed, WasmtimeError
-from wasmtime import FuncType as CoreFuncType
+from wasmtime import (
+    Config,
+    Engine,
+    ExportType,
+    FuncType as CoreFuncType,
+    GlobalType,
+    ImportType,
+    Managed,
+    WasmtimeError,
+)
 from wasmtime.component import (
     F32,
     F64,
@@ -298,7 +306,17 @@ def test_own_and_borrow(engine: Engine) -> None:
     assert param.ty == fty.result.ty
 
 
-def test_future_and_stream_are_reflected(engine: Engine) -> None:
+def test_future_and_stream_need_concurrency_support(engine: Engine) -> None:
+    # Off by default (faster synchronous calls): async types are refused at compile time.
+    with pytest.raises(WasmtimeError):
+        result_type(engine, "(future u32)")
+
+
+@pytest.mark.parametrize("setting", ["concurrency_support", "wasm_component_model_async"])
+def test_future_and_stream_are_reflected(setting: str) -> None:
+    config = Config()
+    setattr(config, setting, True)
+    engine = Engine(config)
     fut = result_type(engine, "(future u32)")
     assert isinstance(fut, FutureType)
     assert fut.payload == U32()

@@ -10,15 +10,27 @@ values are at hand; the value types, `Record` and `Variant` are small Python cla
 (`_types.py`), because they are shaped like Python (dataclasses, attribute bags) and
 wasmtime-py's class structure (`VariantLikeType` and its `add_classes`) is part of its API.
 
-Classes that the native module does not provide yet (resources come in a later increment) are
-placeholders that raise `WasmtimeError("... not supported yet")` when used, so that importing
-this package always works.
+The native module holds the core and the component classes side by side, so the component
+classes whose names clash with core ones (`Linker`, `Instance`, `Func`, `FuncType`) are
+registered there with a `Component` prefix; their Python names are the unprefixed ones.
 """
 
-from typing import Any
-
 from .._managed import Managed
-from ._native_classes import is_placeholder, native_class
+from .._native import (
+    Component,
+    ComponentFunc as Func,
+    ComponentFuncType as FuncType,
+    ComponentInstance as Instance,
+    ComponentInstanceType,
+    ComponentLinker as Linker,
+    ComponentType,
+    ExportIndex,
+    LinkerInstance,
+    ModuleType,
+    ResourceAny,
+    ResourceHost,
+    ResourceType,
+)
 from ._types import (
     F32,
     F64,
@@ -52,21 +64,6 @@ from ._types import (
     VariantType,
 )
 
-# The native classes are typed `Any` until `wasmtime/_native.pyi` describes them.
-Component: Any = native_class("Component")
-ExportIndex: Any = native_class("ExportIndex")
-Linker: Any = native_class("Linker")
-LinkerInstance: Any = native_class("LinkerInstance")
-Instance: Any = native_class("Instance")
-Func: Any = native_class("Func")
-ResourceType: Any = native_class("ResourceType")
-ResourceAny: Any = native_class("ResourceAny")
-ResourceHost: Any = native_class("ResourceHost")
-ComponentType: Any = native_class("ComponentType")
-ModuleType: Any = native_class("ModuleType")
-ComponentInstanceType: Any = native_class("ComponentInstanceType")
-FuncType: Any = native_class("FuncType")
-
 # The native classes that own a resource (`close()`, `with`) join `Managed`, as in wasmtime-py;
 # `Instance` and `Func` are plain handles. The Python compound types subclass it directly.
 for _cls in (
@@ -82,8 +79,7 @@ for _cls in (
     ComponentInstanceType,
     FuncType,
 ):
-    if not is_placeholder(_cls):
-        Managed.register(_cls)
+    Managed.register(_cls)
 del _cls
 
 __all__ = [

@@ -21,11 +21,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeAlias
+from typing import Any, ClassVar, NoReturn, Self, TypeAlias
 
 from .._error import WasmtimeError
 from .._managed import Managed
-from ._native_classes import native_class
+from .._native import (
+    ComponentFuncType,
+    ComponentInstanceType,
+    ComponentType,
+    ModuleType,
+    ResourceAny,
+    ResourceHost,
+    ResourceType,
+)
 
 __all__ = [
     "ValType",
@@ -62,15 +70,6 @@ __all__ = [
     "Variant",
     "ComponentItem",
 ]
-
-# Native classes this module refers to (typed `Any` until `_native.pyi` describes them).
-_ResourceType: Any = native_class("ResourceType")
-_ResourceAny: Any = native_class("ResourceAny")
-_ResourceHost: Any = native_class("ResourceHost")
-_ComponentType: Any = native_class("ComponentType")
-_ModuleType: Any = native_class("ModuleType")
-_ComponentInstanceType: Any = native_class("ComponentInstanceType")
-_FuncType: Any = native_class("FuncType")
 
 _NATIVE_CONVERSION = (
     "component values are converted natively; `{}` is kept for wasmtime-py compatibility only"
@@ -503,22 +502,22 @@ class OwnType(ValType):
     """`own<T>`: a `ResourceAny` (consumed by the call) or a `ResourceHost` in, `ResourceAny`
     out."""
 
-    ty: Any  # a `ResourceType`
+    ty: ResourceType
 
     def add_classes(self, s: set[type]) -> None:
-        s.add(_ResourceAny)
-        s.add(_ResourceHost)
+        s.add(ResourceAny)
+        s.add(ResourceHost)
 
 
 @dataclass
 class BorrowType(ValType):
     """`borrow<T>`: a `ResourceAny` or a `ResourceHost` in, `ResourceAny` out."""
 
-    ty: Any  # a `ResourceType`
+    ty: ResourceType
 
     def add_classes(self, s: set[type]) -> None:
-        s.add(_ResourceAny)
-        s.add(_ResourceHost)
+        s.add(ResourceAny)
+        s.add(ResourceHost)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,13 +565,10 @@ class Variant:
     payload: Any = None
 
 
-# What a component import or export can be. The native classes are typed `Any` for now.
-if TYPE_CHECKING:
-    ComponentItem: TypeAlias = Any
-else:
-    ComponentItem = (
-        _ComponentType | _ModuleType | _ComponentInstanceType | _ResourceType | ValType | _FuncType
-    )
+# What a component import or export can be.
+ComponentItem: TypeAlias = (
+    ComponentType | ModuleType | ComponentInstanceType | ResourceType | ValType | ComponentFuncType
+)
 
 
 # ---------------------------------------------------------------------------------------------
