@@ -19,6 +19,10 @@ pub struct ConfigState {
     pub config: wasmtime::Config,
     pub user_epochs: bool,
     pub max_wasm_stack: usize,
+    /// `memory_reservation` and `memory_may_move`: whether (and past what size) growing a
+    /// memory may move it, which zero-copy views must prevent (see `StoreData`'s limiter).
+    pub memory_reservation: u64,
+    pub memory_may_move: bool,
 }
 
 impl Default for ConfigState {
@@ -28,7 +32,8 @@ impl Default for ConfigState {
         // wasmtime-py): without the concurrency machinery a component call does not set up a
         // task per call (~5x faster), and async component features are refused at compile time.
         config.concurrency_support(false);
-        ConfigState { config, user_epochs: false, max_wasm_stack: 512 * 1024 }
+        // wasmtime's defaults on 64-bit hosts: 4 GiB reserved per memory, moving allowed.
+        ConfigState { config, user_epochs: false, max_wasm_stack: 512 * 1024, memory_reservation: 1 << 32, memory_may_move: true }
     }
 }
 
@@ -113,7 +118,6 @@ config_methods! {
     parallel_compilation => parallel_compilation,
     shared_memory => shared_memory,
     gc_support => gc_support,
-    memory_may_move => memory_may_move,
     native_unwind_info => native_unwind_info,
     macos_use_mach_ports => macos_use_mach_ports,
     signals_based_traps => signals_based_traps,
@@ -158,6 +162,16 @@ config_methods! {
     }
 
     #[setter]
+    fn set_memory_may_move(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let enable = expect_bool(value)?;
+        self.with(|s| {
+            s.config.memory_may_move(enable);
+            s.memory_may_move = enable;
+            Ok(())
+        })
+    }
+
+    #[setter]
     fn set_max_wasm_stack(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let size: usize = expect_int(value)?;
         self.with(|s| {
@@ -170,7 +184,11 @@ config_methods! {
     #[setter]
     fn set_memory_reservation(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes: u64 = expect_int(value)?;
-        self.with(|s| { s.config.memory_reservation(bytes); Ok(()) })
+        self.with(|s| {
+            s.config.memory_reservation(bytes);
+            s.memory_reservation = bytes;
+            Ok(())
+        })
     }
 
     #[setter]

@@ -32,14 +32,17 @@ pub struct EngineState {
     /// The user's epoch counter, advanced only by `Engine.increment_epoch()`.
     pub user_epoch: AtomicU64,
     pub max_wasm_stack: usize,
+    /// Memories growing past this many bytes may move (`None`: they never move).
+    pub moves_past: Option<u64>,
 }
 
 impl EngineState {
     pub fn new(state: ConfigState) -> PyResult<Arc<Self>> {
-        let ConfigState { mut config, user_epochs, max_wasm_stack } = state;
+        let ConfigState { mut config, user_epochs, max_wasm_stack, memory_reservation, memory_may_move } = state;
+        let moves_past = memory_may_move.then_some(memory_reservation);
         config.epoch_interruption(true);
         let engine = wasmtime::Engine::new(&config).map_err(errors::from_wasmtime)?;
-        let state = Arc::new(EngineState { engine, user_epochs, user_epoch: AtomicU64::new(0), max_wasm_stack });
+        let state = Arc::new(EngineState { engine, user_epochs, user_epoch: AtomicU64::new(0), max_wasm_stack, moves_past });
         ticker_register(&state);
         Ok(state)
     }

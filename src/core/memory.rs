@@ -129,7 +129,16 @@ impl PyMemory {
     fn grow(&self, py: Python<'_>, store: &Bound<'_, PyAny>, delta: &Bound<'_, PyAny>) -> PyResult<u64> {
         let delta = grow_delta(delta)?;
         let store = self.store(store)?;
-        store.with(py, |mut cx| self.memory.grow(&mut cx, delta))?.map_err(errors::from_wasmtime)
+        store
+            .with(py, |mut cx| {
+                let page = 1u64 << self.memory.page_size_log2(&cx);
+                let bytes = self.memory.size(&cx).saturating_add(delta).saturating_mul(page);
+                if cx.data().growth_would_move_a_view(bytes) {
+                    // As `bytearray` refuses to resize while exported.
+                    return Err(PyBufferError::new_err("cannot grow this memory while a MemoryBuffer of its store is alive: growing would move it"));
+                }
+                self.memory.grow(&mut cx, delta).map_err(errors::from_wasmtime)
+            })?
     }
 
     /// The size in pages.
@@ -221,6 +230,7 @@ impl PyMemory {
             return Err(wasmtime_error("object used with the wrong store"));
         }
         let (base, len) = s.with(py, |cx| (self.memory.data_ptr(&cx) as usize, self.memory.data_size(&cx)))?;
+        s.shared.views.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(PyMemoryBuffer { store: owner.clone().unbind(), base, len })
     }
 
@@ -230,11 +240,18 @@ impl PyMemory {
 }
 
 /// A zero-copy view of a linear memory; its length is the memory's size when it was made.
+/// While it lives, the store's memories do not move (see `StoreData`'s `ResourceLimiter`).
 #[pyclass(frozen, module = "wasmtime", name = "MemoryBuffer")]
 pub struct PyMemoryBuffer {
     store: Py<PyStore>,
     base: usize,
     len: usize,
+}
+
+impl Drop for PyMemoryBuffer {
+    fn drop(&mut self) {
+        self.store.get().shared.views.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[pymethods]

@@ -56,6 +56,51 @@ pub struct StoreData {
     pub wasi_http: Option<wasmtime_wasi_http::WasiHttpCtx>,
 }
 
+impl StoreData {
+    /// Whether growing a memory to `bytes` could move it while a zero-copy view points into it.
+    pub fn growth_would_move_a_view(&self, bytes: u64) -> bool {
+        self.shared.views.load(Ordering::Relaxed) > 0 && self.shared.engine.moves_past.is_some_and(|limit| bytes > limit)
+    }
+}
+
+/// The store's limits (`Store.set_limits`), plus one rule of ours: a memory with live zero-copy
+/// views (`Memory.buffer`) does not grow past the size wasmtime reserved for it, since growing
+/// further moves it and would leave the views pointing at freed memory. Wasm's `memory.grow`
+/// then returns -1, as for any refused growth. With wasmtime's defaults (4 GiB reserved, the
+/// whole range of a 32-bit memory) this never triggers.
+impl wasmtime::ResourceLimiter for StoreData {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if self.growth_would_move_a_view(desired as u64) {
+            return Ok(false);
+        }
+        self.limits.memory_growing(current, desired, maximum)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// The state both the `Store` object and the wasmtime closures reach.
 pub struct Shared {
     /// Unique per store; handles record it.
@@ -65,6 +110,9 @@ pub struct Shared {
     busy: AtomicU64,
     /// Set to stop the running wasm at the next epoch check (cancellation).
     pub interrupt: AtomicBool,
+    /// Live `MemoryBuffer`s of this store's memories: while there is one, no memory may grow
+    /// in a way that moves it (see the `ResourceLimiter` of [`StoreData`]).
+    pub views: std::sync::atomic::AtomicUsize,
     /// The `Caller`s of the host functions now running, innermost last.
     callers: GilCell<Vec<CallerPtr>>,
     /// Ids of the component instances running now: the component model forbids re-entering
@@ -287,6 +335,7 @@ impl PyStore {
             engine: state.clone(),
             busy: AtomicU64::new(0),
             interrupt: AtomicBool::new(false),
+            views: Default::default(),
             callers: GilCell::new(Vec::new()),
             components: GilCell::new(Vec::new()),
             objects: GilCell::new(Objects { data, ..Default::default() }),
@@ -299,7 +348,7 @@ impl PyStore {
             wasi_http: None,
         };
         let mut store = wasmtime::Store::new(&state.engine, data);
-        store.limiter(|d| &mut d.limits);
+        store.limiter(|d| d);
         store.epoch_deadline_callback(on_epoch_deadline);
         // With user epochs on and no deadline set, wasmtime traps at the first check: look now.
         store.set_epoch_deadline(if state.user_epochs { 0 } else { 1 });
@@ -600,7 +649,7 @@ impl PyStore {
         let store = unsafe { (*self.store.get()).as_mut() }.ok_or_else(errors::closed)?;
         store.data_mut().limits = limits;
         // wasmtime reads the instance/table/memory counts when the limiter is installed.
-        store.limiter(|d| &mut d.limits);
+        store.limiter(|d| d);
         Ok(())
     }
 
