@@ -91,8 +91,8 @@ impl PyComponent {
     #[pyo3(signature = (name, instance=None))]
     fn get_export_index(&self, name: &str, instance: Option<&Bound<'_, PyExportIndex>>) -> PyResult<Option<PyExportIndex>> {
         let component = self.component()?;
-        let parent = instance.map(|i| &i.get().index);
-        Ok(component.get_export_index(parent, name).map(|index| PyExportIndex { index }))
+        let parent = instance.map(|i| i.get().index()).transpose()?;
+        Ok(component.get_export_index(parent, name).map(PyExportIndex::new))
     }
 
     #[getter]
@@ -117,22 +117,41 @@ impl PyComponent {
 /// Where an export sits in a component, for fast lookups (`Component.get_export_index`).
 #[pyclass(frozen, module = "wasmtime.component", name = "ExportIndex")]
 pub struct PyExportIndex {
-    pub index: wasmtime::component::ComponentExportIndex,
+    index: wasmtime::component::ComponentExportIndex,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl PyExportIndex {
+    pub fn new(index: wasmtime::component::ComponentExportIndex) -> Self {
+        PyExportIndex { index, closed: Default::default() }
+    }
+
+    /// The index; `ValueError` after `close()`.
+    pub fn index(&self) -> PyResult<&wasmtime::component::ComponentExportIndex> {
+        if self.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(crate::errors::closed());
+        }
+        Ok(&self.index)
+    }
 }
 
 #[pymethods]
 impl PyExportIndex {
     #[new]
-    fn new() -> PyResult<Self> {
+    fn py_new() -> PyResult<Self> {
         Err(no_constructor("ExportIndex"))
     }
 
-    fn close(&self) {}
+    fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {}
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
 }

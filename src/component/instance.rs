@@ -42,9 +42,9 @@ impl PyInstance {
     ) -> PyResult<Option<PyExportIndex>> {
         let store = store::resolve(store)?;
         store.check(self.store_id)?;
-        let parent = instance.map(|i| &i.get().index);
+        let parent = instance.map(|i| i.get().index()).transpose()?;
         let found = store.with(py, |mut cx| self.instance.get_export_index(&mut cx, parent, name))?;
-        Ok(found.map(|index| PyExportIndex { index }))
+        Ok(found.map(PyExportIndex::new))
     }
 
     /// The exported function at `index` (an `ExportIndex` or a name), or None.
@@ -52,7 +52,7 @@ impl PyInstance {
         let store = store::resolve(store)?;
         store.check(self.store_id)?;
         let func = if let Ok(i) = index.cast::<PyExportIndex>() {
-            let i = i.get().index;
+            let i = *i.get().index()?;
             store.with(py, |mut cx| self.instance.get_func(&mut cx, i))?
         } else if let Ok(name) = index.extract::<String>() {
             store.with(py, |mut cx| self.instance.get_func(&mut cx, name.as_str()))?

@@ -104,12 +104,18 @@ impl PyResourceAny {
         format!("ResourceAny(owned={}{state})", if self.owned { "True" } else { "False" })
     }
 
-    fn close(&self) {}
+    /// Lets go of the handle without dropping the resource (as wasmtime-py's `close`): the
+    /// store keeps it until the store goes away. Later use raises `ValueError`.
+    fn close(&self) {
+        let _ = self.take();
+    }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
 
     #[pyo3(signature = (*_args))]
-    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {}
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close();
+    }
 }

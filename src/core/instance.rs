@@ -121,11 +121,13 @@ impl PyInstance {
 
     /// The exports, as a mapping by name with `.by_index`; built once and cached.
     fn exports(&self, py: Python<'_>, store: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        if let Some(e) = self.exports.get() {
-            return Ok(e.clone_ref(py));
-        }
         let store = store::resolve(store)?;
         store.check(self.store_id)?;
+        if let Some(e) = self.exports.get() {
+            // Cached, but still refused for a closed (or busy) store, as on the first call.
+            store.with(py, |_| ())?;
+            return Ok(e.clone_ref(py));
+        }
         let shared = store.shared();
         let items = store.with(py, |mut cx| {
             let exports = self.instance.exports(&mut cx);

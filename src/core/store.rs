@@ -378,8 +378,7 @@ impl PyStore {
     /// The store context for work that runs no wasm. `f` must not run Python code.
     pub fn with<R>(&self, py: Python<'_>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> PyResult<R> {
         let ctx = self.current(py)?;
-        // SAFETY: as in `StoreRef::with`.
-        Ok(f(unsafe { ctx.context() }))
+        Ok(self.shared.with_ctx(ctx, f))
     }
 
     fn current(&self, py: Python<'_>) -> PyResult<Ctx> {
@@ -394,7 +393,34 @@ impl PyStore {
     }
 }
 
+/// Marks a store idle again when dropped (if it was marked busy for this use).
+struct Idle<'a>(&'a AtomicU64, bool);
+
+impl Drop for Idle<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Shared {
+    /// Runs `f` (which runs no wasm) on the store context `ctx` checked for this thread. An idle
+    /// store is marked busy meanwhile: `f` runs no Python code itself, but dropping a value may
+    /// (an externref payload's `__del__` when wasmtime collects garbage), and such code must
+    /// find the store in use rather than close or re-enter it under wasmtime's feet.
+    fn with_ctx<R>(&self, ctx: Ctx, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> R {
+        let outermost = matches!(ctx, Ctx::Store(_));
+        if outermost {
+            self.busy.store(thread_token(), Ordering::Relaxed);
+        }
+        let _idle = Idle(&self.busy, outermost);
+        // SAFETY: `ctx` was checked to be usable by this thread now (idle, or the innermost
+        // callback of this thread); the context does not outlive `f`, and any Python code that
+        // runs meanwhile finds the store busy, so no other reference is made.
+        f(unsafe { ctx.context() })
+    }
+
     /// The innermost running host callback's `Caller`, if this thread is the one running wasm.
     fn innermost(&self, py: Python<'_>) -> PyResult<Ctx> {
         let busy = self.busy.load(Ordering::Relaxed);
@@ -465,9 +491,7 @@ impl StoreRef<'_> {
     /// The store context for work that runs no wasm. `f` must not run Python code.
     pub fn with<R>(&self, py: Python<'_>, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> PyResult<R> {
         let ctx = self.ctx(py)?;
-        // SAFETY: `ctx` checked that this thread may use the store now; the context does not
-        // outlive `f`, which runs no Python code, so no other reference is made meanwhile.
-        Ok(f(unsafe { ctx.context() }))
+        Ok(self.shared().with_ctx(ctx, f))
     }
 
     /// Runs wasm (as [`StoreRef::run`]) and maps a failure to its Python exception; an uncaught
@@ -488,14 +512,6 @@ impl StoreRef<'_> {
         let ctx = self.ctx(py)?;
         let shared = self.shared();
         let outermost = matches!(ctx, Ctx::Store(_));
-        struct Idle<'a>(&'a AtomicU64, bool);
-        impl Drop for Idle<'_> {
-            fn drop(&mut self) {
-                if self.1 {
-                    self.0.store(0, Ordering::Relaxed);
-                }
-            }
-        }
         if outermost {
             shared.busy.store(thread_token(), Ordering::Relaxed);
         }

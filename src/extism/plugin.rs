@@ -45,8 +45,16 @@ struct Gate {
 
 struct Pass<'a>(&'a Gate);
 
+impl<'a> Pass<'a> {
+    fn new(gate: &'a Gate) -> Self {
+        HELD.with(|h| h.set(h.get() + 1));
+        Pass(gate)
+    }
+}
+
 impl Drop for Pass<'_> {
     fn drop(&mut self) {
+        HELD.with(|h| h.set(h.get() - 1));
         self.0.owner.store(0, Ordering::SeqCst);
         if self.0.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.0.lock.lock();
@@ -63,7 +71,7 @@ impl Gate {
     fn enter(&self, py: Python<'_>) -> PyResult<Pass<'_>> {
         let me = thread_token();
         if self.try_enter(me) {
-            return Ok(Pass(self));
+            return Ok(Pass::new(self));
         }
         if self.owner.load(Ordering::SeqCst) == me {
             return Err(extism_error("cannot make reentrant calls into plugin"));
@@ -76,7 +84,15 @@ impl Gate {
             }
         }
         let _waiting = Waiting(&self.waiters);
+        // Only a thread inside a plugin call can close a cycle of waits.
+        let holds_a_gate = HELD.with(|h| h.get()) > 0;
+        let _registered = holds_a_gate.then(|| WaitFor(me));
         loop {
+            if holds_a_gate && WaitFor::would_deadlock(me, self) {
+                return Err(extism_error(
+                    "plugin call would deadlock: the call running in this plugin is waiting, through host functions, for a plugin call this thread is making",
+                ));
+            }
             let entered = py.detach(|| {
                 let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
                 if self.try_enter(me) {
@@ -86,10 +102,54 @@ impl Gate {
                 self.try_enter(me)
             });
             if entered {
-                return Ok(Pass(self));
+                return Ok(Pass::new(self));
             }
             py.check_signals()?;
         }
+    }
+}
+
+/// The gate each thread waits at, for threads that wait while inside a plugin call (holding
+/// a gate), to refuse a wait that closes a cycle: thread 1 inside plugin A's host function
+/// calling plugin B while thread 2, inside B's, calls A would otherwise wait forever.
+static WAITING: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// How many gates this thread holds (plugin calls it is inside).
+    static HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Registers the current thread as waiting at a gate; unregistered on drop.
+struct WaitFor(u64);
+
+impl WaitFor {
+    /// Records that `me` waits at `gate`; true if the thread holding `gate` waits, directly or
+    /// through others, for a gate `me` holds.
+    fn would_deadlock(me: u64, gate: &Gate) -> bool {
+        let mut waiting = WAITING.lock().unwrap_or_else(|e| e.into_inner());
+        let at = gate as *const Gate as usize;
+        match waiting.iter_mut().find(|(t, _)| *t == me) {
+            Some(entry) => entry.1 = at,
+            None => waiting.push((me, at)),
+        }
+        let mut owner = gate.owner.load(Ordering::SeqCst);
+        for _ in 0..=waiting.len() {
+            if owner == me {
+                return true;
+            }
+            let Some(&(_, next)) = waiting.iter().find(|(t, _)| *t == owner) else { return false };
+            // SAFETY: an entry is removed (under this lock) before its thread stops borrowing
+            // the gate it waits at, so every gate listed here is alive while we hold the lock.
+            owner = unsafe { &*(next as *const Gate) }.owner.load(Ordering::SeqCst);
+        }
+        false
+    }
+}
+
+impl Drop for WaitFor {
+    fn drop(&mut self) {
+        let mut waiting = WAITING.lock().unwrap_or_else(|e| e.into_inner());
+        waiting.retain(|(t, _)| *t != self.0);
     }
 }
 
