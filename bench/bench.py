@@ -74,27 +74,33 @@ DEFAULT_SAMPLE_S = 0.02
 
 @dataclass(frozen=True)
 class Target:
-    """``max_ns``: ours' min must be <= this. ``vs_ref``: ours' min <= ref's min."""
+    """``max_ns``: ours' min must be <= this. ``vs_ref``: ours' min <= ref's min.
+
+    ``stat`` names the statistic compared instead of the min: ``"p99_ns"`` or ``"max_ns"``, for
+    the latency rows (whose promises are about the worst cases).
+    """
 
     max_ns: float | None = None
     vs_ref: bool = False
+    stat: str = "min_ns"
 
     def describe(self) -> str:
+        label = "" if self.stat == "min_ns" else self.stat.removesuffix("_ns") + " "
         if self.max_ns is not None:
-            return f"<= {fmt_time(self.max_ns)}"
+            return f"{label}<= {fmt_time(self.max_ns)}"
         if self.vs_ref:
-            return "<= ref"
+            return f"{label}<= ref"
         return ""
 
     def verdict(self, ours: Result | None, ref: Result | None) -> str:
-        if ours is None or "min_ns" not in ours:
+        if ours is None or self.stat not in ours:
             return ""
         if self.max_ns is not None:
-            return "ok" if ours["min_ns"] <= self.max_ns else "MISS"
+            return "ok" if ours[self.stat] <= self.max_ns else "MISS"
         if self.vs_ref:
-            if ref is None or "min_ns" not in ref:
+            if ref is None or self.stat not in ref:
                 return "?"
-            return "ok" if ours["min_ns"] <= ref["min_ns"] else "MISS"
+            return "ok" if ours[self.stat] <= ref[self.stat] else "MISS"
         return ""
 
 
@@ -115,12 +121,17 @@ class Case:
     statements that need fresh state each time, e.g. a new engine); each
     sample is then one execution. ``skip`` is a reason this side cannot run
     the row at all (e.g. the API is missing); the row shows ``n/a (skip)``.
+
+    ``sampler`` replaces timeit for what a statement cannot time (latencies of
+    signals, traps and timeouts): ``sampler(count)`` returns ``count``
+    durations in ns, one per sample, and ``stmt`` only describes the
+    measurement. Such rows also report the p99 and the max.
     """
 
     row: str
     stmt: str | dict[str, str]
     env: dict[str, Any]
-    unit: str = "ns"  # "ns" or "us" for display
+    unit: str = "ns"  # "ns", "us" or "ms" for display
     target: Target | None = None
     check: Any = None
     gc: bool = False  # keep the GC on while timing (allocation-heavy cases)
@@ -128,6 +139,7 @@ class Case:
     sample_s: float | None = None
     setup: str | None = None
     skip: str | None = None
+    sampler: Callable[[int], list[float]] | None = None
 
     def stmt_for(self, side: str) -> str:
         return self.stmt[side] if isinstance(self.stmt, dict) else self.stmt
@@ -745,6 +757,234 @@ def http_case(extism: Any) -> Case:
     )
 
 
+EXTISM_TIMEOUT_MS = 25
+LATENCY_ROWS = (
+    "Ctrl-C -> KeyboardInterrupt (no timeout set)",
+    "epoch deadline -> trap (increment_epoch from a thread)",
+    "fuel exhausted -> trap",
+    f"extism timeout_ms={EXTISM_TIMEOUT_MS} overshoot",
+)
+
+# A wasm loop that never ends, and one that runs $n iterations (fuel proportional to $n).
+LATENCY_WAT = """
+(module
+  (func (export "spin") (loop br 0))
+  (func (export "count") (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+  (func (export "one") (result i32) i32.const 1))
+"""
+
+EXTISM_SPIN_WAT = """
+(module
+  (func (export "spin") (result i32) (loop br 0) i32.const 0)
+  (func (export "noop") (result i32) i32.const 0))
+"""
+
+
+def _interrupted_at(call: Callable[[], Any], fire: Callable[[], None], catch: Any) -> float:
+    """ns from ``fire()`` (run on a timer thread after a random 2-25 ms, so that it lands at
+    any phase of periodic checks) to ``call()`` raising ``catch``."""
+    import random
+    import threading
+
+    fired: list[float] = []
+
+    def go() -> None:
+        fired.append(time.perf_counter())
+        fire()
+
+    timer = threading.Timer(random.uniform(0.002, 0.025), go)
+    timer.start()
+    try:
+        call()
+    except catch:
+        caught = time.perf_counter()
+    else:
+        raise AssertionError("the call returned instead of being interrupted")
+    finally:
+        timer.cancel()  # if the call failed otherwise: no stray event afterwards
+        timer.join()
+    return (caught - fired[0]) * 1e9
+
+
+@workload(
+    "latency",
+    rows=LATENCY_ROWS,
+    targets={
+        LATENCY_ROWS[0]: Target(max_ns=250e6, stat="max_ns"),
+        LATENCY_ROWS[3]: Target(max_ns=50e6, stat="p99_ns"),
+    },
+)
+def wl_latency(ctx: Ctx) -> list[Case]:
+    """How long interruptions take: the time from the event (a signal, an epoch bump, the fuel
+    running out, the timeout expiring) to the exception in Python."""
+    import signal
+    import threading
+
+    wt = ctx.wt
+    cases = []
+
+    # Ctrl-C: SIGINT to the main thread (this worker's) while it runs wasm, nothing configured.
+    store, _, exports = ctx.instantiate(LATENCY_WAT)
+    spin, one = exports["spin"], exports["one"]
+    if ctx.side == "ref":
+        cases.append(Case(LATENCY_ROWS[0], "", {}, skip="cannot stop running wasm on Ctrl-C"))
+    else:
+        main = threading.main_thread().ident
+        assert main is not None and threading.get_ident() == main
+
+        def ctrl_c(count: int) -> list[float]:
+            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                return [
+                    _interrupted_at(
+                        lambda: spin(store),
+                        lambda: signal.pthread_kill(main, signal.SIGINT),
+                        KeyboardInterrupt,
+                    )
+                    for _ in range(count)
+                ]
+            finally:
+                signal.signal(signal.SIGINT, previous)
+
+        cases.append(
+            Case(
+                LATENCY_ROWS[0],
+                "SIGINT (signal.pthread_kill) -> KeyboardInterrupt out of spin(store)",
+                {},
+                unit="ms",
+                repeat=50,
+                sampler=ctrl_c,
+            )
+        )
+        ctrl_c(1)
+        if one(store) != 1:
+            raise AssertionError("the store is unusable after Ctrl-C")
+
+    # Epoch deadline: another thread calls engine.increment_epoch().
+    config = wt.Config()
+    config.epoch_interruption = True
+    engine = wt.Engine(config)
+    epoch_store = wt.Store(engine)
+    epoch_spin = wt.Instance(epoch_store, wt.Module(engine, LATENCY_WAT), []).exports(epoch_store)[
+        "spin"
+    ]
+
+    def epoch(count: int) -> list[float]:
+        samples = []
+        for _ in range(count):
+            epoch_store.set_epoch_deadline(1)
+            samples.append(
+                _interrupted_at(lambda: epoch_spin(epoch_store), engine.increment_epoch, wt.Trap)
+            )
+        return samples
+
+    cases.append(
+        Case(
+            LATENCY_ROWS[1],
+            "engine.increment_epoch() on a timer thread -> Trap out of spin(store)",
+            {},
+            unit="us",
+            repeat=50,
+            sampler=epoch,
+        )
+    )
+
+    # Fuel: spin(store) with N units of fuel traps after running them; the time to the Trap
+    # minus the time N units take to run (the rate measured on a long count(n)) is the time
+    # from the fuel running out to the exception.
+    config = wt.Config()
+    config.consume_fuel = True
+    fuel_store = wt.Store(wt.Engine(config))
+    fuel_exports = wt.Instance(fuel_store, wt.Module(fuel_store.engine, LATENCY_WAT), []).exports(
+        fuel_store
+    )
+    count_fn, fuel_spin = fuel_exports["count"], fuel_exports["spin"]
+    plenty = 10**15
+    rate = 0.0  # fuel units per second
+    for _ in range(3):
+        fuel_store.set_fuel(plenty)
+        start = time.perf_counter()
+        count_fn(fuel_store, 5_000_000)
+        ran = time.perf_counter() - start
+        used = plenty - fuel_store.get_fuel()
+        rate = max(rate, used / ran)
+    fuel_n = 10_000
+
+    def fuel(count: int) -> list[float]:
+        samples = []
+        for _ in range(count):
+            fuel_store.set_fuel(fuel_n)
+            start = time.perf_counter()
+            try:
+                fuel_spin(fuel_store)
+            except wt.Trap:
+                trapped = time.perf_counter() - start
+            else:
+                raise AssertionError("spin() did not run out of fuel")
+            samples.append((trapped - fuel_n / rate) * 1e9)
+        return samples
+
+    cases.append(
+        Case(
+            LATENCY_ROWS[2],
+            f"spin(store) with fuel {fuel_n} -> Trap, minus the time {fuel_n} fuel takes to run",
+            {},
+            unit="us",
+            check=used,
+            repeat=200,
+            sampler=fuel,
+        )
+    )
+
+    # Extism timeout_ms: how long after the deadline the call fails.
+    if not _importable("extism"):
+        cases.append(Case(LATENCY_ROWS[3], "", {}, skip="not installed: extism"))
+        return cases
+    import extism
+
+    wasm = bytes(wt.wat2wasm(EXTISM_SPIN_WAT))
+    manifest = {"wasm": [{"data": wasm}], "timeout_ms": EXTISM_TIMEOUT_MS}
+    plugin = extism.Plugin(manifest, functions=[])
+
+    def overshoot(count: int) -> list[float]:
+        import random
+
+        samples = []
+        for _ in range(count):
+            # Back-to-back calls would start in step with any periodic check (ours ticks every
+            # 5 ms, and 25 ms is five ticks); a random pause puts each start at a random phase.
+            time.sleep(random.uniform(0, 0.005))
+            start = time.perf_counter()
+            try:
+                plugin.call("spin", b"")
+            except extism.Error as e:
+                elapsed = time.perf_counter() - start
+                if "timeout" not in str(e):
+                    raise
+            else:
+                raise AssertionError("the call returned instead of timing out")
+            samples.append(elapsed * 1e9 - EXTISM_TIMEOUT_MS * 1e6)
+        return samples
+
+    cases.append(
+        Case(
+            LATENCY_ROWS[3],
+            f'plugin.call("spin") with timeout_ms={EXTISM_TIMEOUT_MS}: elapsed - timeout',
+            {},
+            unit="ms",
+            check=plugin.call("noop", b"").decode(),
+            repeat=100,
+            sampler=overshoot,
+        )
+    )
+    return cases
+
+
 # --------------------------------------------------------------------------
 # Worker side
 # --------------------------------------------------------------------------
@@ -785,6 +1025,22 @@ def measure(
         "median_ns": median,
         "number": number,
         "repeat": repeat,
+    }
+
+
+def summarize(samples_ns: list[float]) -> Result:
+    """min, median, p99 and max of a sampler's durations."""
+    samples = sorted(samples_ns)
+    mid = len(samples) // 2
+    median = samples[mid] if len(samples) % 2 else (samples[mid - 1] + samples[mid]) / 2
+    p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return {
+        "min_ns": samples[0],
+        "median_ns": median,
+        "p99_ns": p99,
+        "max_ns": samples[-1],
+        "number": 1,
+        "repeat": len(samples),
     }
 
 
@@ -901,22 +1157,26 @@ def run_worker(side: str, only: list[str] | None, out: Path, opts: argparse.Name
                 continue
             stmt = case.stmt_for(side)
             try:
-                res = measure(
-                    stmt,
-                    case.env,
-                    repeat=case.repeat or opts.repeat,
-                    sample_s=case.sample_s or opts.sample_s,
-                    gc=case.gc,
-                    setup=case.setup,
-                )
+                if case.sampler is not None:
+                    res = summarize(case.sampler(case.repeat or opts.repeat))
+                else:
+                    res = measure(
+                        stmt,
+                        case.env,
+                        repeat=case.repeat or opts.repeat,
+                        sample_s=case.sample_s or opts.sample_s,
+                        gc=case.gc,
+                        setup=case.setup,
+                    )
             except Exception as e:  # noqa: BLE001
                 result["errors"][case.row] = f"{type(e).__name__}: {e}"
                 continue
             res.update(stmt=stmt, unit=case.unit, check=case.check)
             result["results"][case.row] = res
+            tail = f"   p99 {fmt_time(res['p99_ns'], case.unit):>10}" if "p99_ns" in res else ""
             print(
                 f"  [{side}] {case.row:<34} min {fmt_time(res['min_ns'], case.unit):>10}"
-                f"   median {fmt_time(res['median_ns'], case.unit):>10}",
+                f"   median {fmt_time(res['median_ns'], case.unit):>10}{tail}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -943,6 +1203,8 @@ def _importable(mod: str) -> bool:
 def fmt_time(ns: float, unit: str | None = None) -> str:
     if unit is None:
         unit = "ns" if ns < 10_000 else "us"
+    if unit == "ms":
+        return f"{ns / 1e6:.2f} ms"
     if unit == "ns":
         return f"{ns:,.0f} ns" if ns >= 100 else f"{ns:.1f} ns"
     us = ns / 1000
@@ -1063,7 +1325,13 @@ def print_table(rows: list[dict[str, Any]], have_ours: bool, have_ref: bool) -> 
 
         def cell(res: Result | None, err: str | None, unit: str | None = unit) -> str:
             if res:
-                return f"{fmt_time(res['min_ns'], unit)} / {fmt_time(res['median_ns'], unit)}"
+                text = f"{fmt_time(res['min_ns'], unit)} / {fmt_time(res['median_ns'], unit)}"
+                if "p99_ns" in res:
+                    text += (
+                        f" (p99 {fmt_time(res['p99_ns'], unit)},"
+                        f" max {fmt_time(res['max_ns'], unit)})"
+                    )
+                return text
             return f"n/a ({err})" if err else "-"
 
         line = [r["row"]]
@@ -1072,7 +1340,10 @@ def print_table(rows: list[dict[str, Any]], have_ours: bool, have_ref: bool) -> 
         if have_ref:
             line.append(cell(f, r.get("ref_err")))
         if have_ours and have_ref:
-            line.append(f"{f['min_ns'] / o['min_ns']:.2f}x" if o and f else "-")
+            # Latency rows (with a p99) compare medians; a latency can be ~0 or below.
+            key = "median_ns" if o and "p99_ns" in o else "min_ns"
+            ratio = o and f and o[key] > 0 and f[key] > 0
+            line.append(f"{f[key] / o[key]:.2f}x" if ratio else "-")
         target = r.get("target")
         line += [
             target.describe() if target else "",

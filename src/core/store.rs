@@ -371,8 +371,15 @@ impl PyStore {
         Ok(())
     }
 
+    /// Uncounts a view; the last one of a closed store frees its retired memory (no view can
+    /// be made of a closed store, so nothing points there any more).
     pub fn release_buffer(&self) {
-        self.exports.fetch_sub(1, Ordering::Relaxed);
+        if self.exports.fetch_sub(1, Ordering::Relaxed) == 1 {
+            // SAFETY: called with the GIL held (buffer release slots run attached), which
+            // serializes every access to `retired` (here, `close` and `Drop`).
+            let retired = unsafe { (*self.retired.get()).take() };
+            drop(retired);
+        }
     }
 
     /// The store context for work that runs no wasm. `f` must not run Python code.
