@@ -42,8 +42,8 @@ test: build
 
 lint: venv
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --release -- -D warnings
-	$(VENV)/bin/ruff check python tests bench examples
-	$(VENV)/bin/ruff format --check python tests bench examples
+	$(VENV)/bin/ruff check python tests bench examples fuzz
+	$(VENV)/bin/ruff format --check python tests bench examples fuzz
 
 bench: build
 	$(PY) bench/bench.py

@@ -138,6 +138,24 @@ impl PyModule {
     }
 }
 
+/// wasmtime 48's validator lets exact function imports (import kind 0x20, from the
+/// custom-descriptors proposal) through even though the proposal is off, and compiling then
+/// refuses them; refuse them here too, with compilation's words, so that `validate` agrees with
+/// `Module()` (found by the fuzzer).
+fn refuse_exact_imports(bytes: &[u8]) -> wasmtime::Result<()> {
+    use wasmtime::wasmparser::{Parser, Payload, TypeRef};
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Payload::ImportSection(imports) = payload? {
+            for import in imports.into_imports() {
+                if matches!(import?.ty, TypeRef::FuncExact(_)) {
+                    wasmtime::bail!("custom-descriptors proposal not implemented yet");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[pymethods]
 impl PyModule {
     #[new]
@@ -158,7 +176,8 @@ impl PyModule {
         // wasmtime-py reaches into the engine without a type check: an AttributeError.
         let engine = PyEngine::extract(engine)
             .map_err(|e| if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) { pyo3::exceptions::PyAttributeError::new_err("expected an Engine") } else { e })?;
-        py.detach(|| wasmtime::Module::validate(&engine.engine, &bytes)).map_err(errors::from_wasmtime)
+        py.detach(|| wasmtime::Module::validate(&engine.engine, &bytes).and_then(|()| refuse_exact_imports(&bytes)))
+            .map_err(errors::from_wasmtime)
     }
 
     /// Unsafe by contract: the bytes must come from `serialize` of a compatible engine; untrusted
