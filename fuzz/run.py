@@ -10,8 +10,10 @@ with ``python tests/reliability/test_fuzz.py --write-corpus DIR``; add the Extis
 folder for real plugins). Input ``i`` is a pure function of ``--seed`` and ``i`` (see
 ``make_case``), so any finding is reproduced with ``--replay I``.
 
-Every input is checked as in tests/reliability/test_fuzz.py, whose mutators and oracles this file
-mirrors (test files cannot be imported):
+This file is the single home of the mutators (``apply_op``), the LEB128 helpers and the oracles
+(``check_module``, ``exercise``, ``check_component``, ``check_plugin``):
+tests/reliability/test_fuzz.py loads it by path and runs its short hypothesis runs through them.
+Every input is checked so:
 
 * ``Module.validate`` and ``Module`` agree on binary input and raise only ``WasmtimeError``; text
   input (not starting with NUL) is never valid to ``validate`` and compiles only when
@@ -42,8 +44,9 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +56,10 @@ SMALL_SEED = 64 * 1024  # seeds up to this size also go to extism.Plugin; bigger
 SNAPSHOT_EVERY = 500
 
 # ---------------------------------------------------------------------------------------------
-# Mutations (mirroring tests/reliability/test_fuzz.py)
+# Mutations. Each is a pure function of the input and an op (name, a, b, chunk), so that a
+# failing example is reproduced from its seed name and op list. Byte ops may keep the section
+# framing (``FRAMED``), so that what is inside a section gets parsed. The hypothesis strategies
+# of tests/reliability/test_fuzz.py draw ops for these same functions.
 # ---------------------------------------------------------------------------------------------
 
 INTERESTING = (0x00, 0x01, 0x02, 0x0B, 0x40, 0x41, 0x60, 0x6F, 0x70, 0x7F, 0x80, 0xFE, 0xFF)
@@ -61,12 +67,13 @@ BYTE_OPS = ("flip", "set", "insert", "delete", "dup", "truncate")
 SECTION_OPS = ("leb_size", "leb_count", "swap", "drop_section", "dup_section")
 OPS = BYTE_OPS + SECTION_OPS
 U32 = 0xFFFF_FFFF
-FRAMED = 1 << 31
+FRAMED = 1 << 31  # in ``b`` of insert/delete/dup: edit inside one section, fix its size
 
 Op = tuple[str, int, int, bytes]
 
 
 def read_leb(data: bytes, pos: int) -> tuple[int, int] | None:
+    """An unsigned LEB128 of at most 5 bytes at ``pos``: (value, position after it)."""
     value = 0
     for k in range(5):
         if pos + k >= len(data):
@@ -79,6 +86,7 @@ def read_leb(data: bytes, pos: int) -> tuple[int, int] | None:
 
 
 def encode_leb(value: int, width: int = 0) -> bytes:
+    """Unsigned LEB128 of ``value``, padded with continuation bytes to ``width`` bytes."""
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -92,12 +100,13 @@ def encode_leb(value: int, width: int = 0) -> bytes:
 
 @dataclass(frozen=True)
 class Section:
-    start: int
-    body: int
+    start: int  # the id byte
+    body: int  # the payload
     end: int
 
 
 def sections(data: bytes) -> list[Section]:
+    """The sections of a module or component, as far as they parse."""
     found: list[Section] = []
     if len(data) < 8 or data[:4] != b"\0asm":
         return found
@@ -112,12 +121,13 @@ def sections(data: bytes) -> list[Section]:
 
 
 def tweak(value: int, mode: int, delta: int) -> tuple[int, int]:
+    """A LEB128 edit: (new value, encoded width) for modes longer/shorter/over-long/huge."""
     if mode == 0:
         return min(value + delta, U32), 0
     if mode == 1:
         return max(value - delta, 0), 0
     if mode == 2:
-        return value, 5
+        return value, 5  # the same value over 5 bytes: still valid wasm
     return U32, 0
 
 
@@ -129,6 +139,7 @@ def apply_op(data: bytes, op: Op) -> bytes:
         name = "flip"
     if n == 0:
         return chunk
+    # Positions count from byte 8, so that small numbers do not just break the header.
     pos = (a + 8) % n
     if name in ("insert", "delete", "dup") and b & FRAMED:
         for sec in secs:
@@ -161,6 +172,7 @@ def apply_op(data: bytes, op: Op) -> bytes:
             return apply_op(data, ("flip", a, b, chunk))
         count, width = tweak(leb[0], b % 4, (b >> 2) % 4 + 1)
         payload = encode_leb(count, width) + data[leb[1] : sec.end]
+        # The section size follows the payload, so that the count is what changed.
         rebuilt = data[sec.start : sec.start + 1] + encode_leb(len(payload)) + payload
         return data[: sec.start] + rebuilt + data[sec.end :]
     pieces = [data[s.start : s.end] for s in secs]
@@ -171,7 +183,7 @@ def apply_op(data: bytes, op: Op) -> bytes:
         pieces[i], pieces[j] = pieces[j], pieces[i]
     elif name == "drop_section":
         del pieces[i]
-    else:
+    else:  # dup_section
         pieces.insert(i, pieces[i])
     return head + b"".join(pieces) + tail
 
@@ -257,11 +269,14 @@ def make_case(seeds: Seeds, seed: int, index: int) -> tuple[bytes, dict[str, Any
 
 
 # ---------------------------------------------------------------------------------------------
-# Oracles (mirroring tests/reliability/test_fuzz.py)
+# Oracles, shared with tests/reliability/test_fuzz.py. wasmtime and extism are imported where
+# they are used, so that the parent process (which only runs workers) never loads them.
 # ---------------------------------------------------------------------------------------------
 
 FUEL = 50_000
 MAX_CALLS = 8
+# Arguments for the parameter types that have a Python value ("anyref" is how this API, like
+# wasmtime-py, names externref).
 ZERO_ARGS: dict[str, Any] = {
     "i32": 0,
     "i64": 0,
@@ -270,6 +285,7 @@ ZERO_ARGS: dict[str, Any] = {
     "anyref": None,
     "funcref": None,
 }
+# Every proposal that can be turned off: the restricted engine compares feature checks too.
 RESTRICTED = (
     "wasm_gc",
     "wasm_function_references",
@@ -284,165 +300,247 @@ RESTRICTED = (
 )
 
 
-class Disagreement(Exception):
-    pass
+class Disagreement(AssertionError):
+    """An oracle does not hold (an ``AssertionError``, so that pytest reports it as one)."""
+
+
+def run_errors() -> tuple[type[BaseException], ...]:
+    """What running wasm may raise. wasmtime-py calls a trap ``Trap`` and every other failure
+    ``WasmtimeError`` (``WasmException``, an uncaught wasm exception, is a ``Trap``; ``ExitTrap``
+    a ``WasmtimeError``)."""
+    import wasmtime
+
+    return (wasmtime.WasmtimeError, wasmtime.Trap)
+
+
+def fuel_engine(restricted: bool = False) -> Any:
+    """The default configuration with fuel; ``restricted`` also turns off ``RESTRICTED``, so
+    that feature checks in validation and compilation are compared too."""
+    import wasmtime
+
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    for feature in RESTRICTED if restricted else ():
+        setattr(config, feature, False)
+    return wasmtime.Engine(config)
+
+
+@cache
+def engines() -> tuple[Any, Any]:
+    """(default, restricted) engines with fuel, made once per process."""
+    return fuel_engine(), fuel_engine(restricted=True)
+
+
+def check_module(
+    engine: Any, data: bytes, validate: Callable[[Any, bytes], None] | None = None
+) -> Any:
+    """Compare ``Module.validate`` (or ``validate``) with ``Module``; return the module when it
+    compiled, else None. Input not starting with NUL is text to the constructor and never valid
+    to ``validate``; when it compiles, ``wat2wasm`` of it must validate."""
+    import wasmtime
+
+    try:
+        (validate or wasmtime.Module.validate)(engine, data)
+        valid, why_invalid = True, ""
+    except wasmtime.WasmtimeError as exc:
+        valid, why_invalid = False, str(exc)
+        if not why_invalid:
+            raise Disagreement("validate raised an empty WasmtimeError") from exc
+    try:
+        module = wasmtime.Module(engine, data)
+        why_not = ""
+    except wasmtime.WasmtimeError as exc:
+        module, why_not = None, str(exc)
+        if not why_not:
+            raise Disagreement("Module raised an empty WasmtimeError") from exc
+    if data[:1] not in (b"", b"\0"):
+        if valid:
+            raise Disagreement("validate accepted input that is not binary wasm")
+        if module is not None:
+            try:
+                wasmtime.Module.validate(engine, bytes(wasmtime.wat2wasm(data)))
+            except wasmtime.WasmtimeError as exc:
+                raise Disagreement(f"WAT compiled but its binary is invalid: {exc}") from exc
+        return module
+    if valid != (module is not None):
+        raise Disagreement(
+            f"validate says {'valid' if valid else 'invalid: ' + why_invalid}, "
+            f"Module says {'compiled' if module is not None else 'failed: ' + why_not}"
+        )
+    return module
+
+
+def describe(module: Any) -> list[str]:
+    """Every import and export type as text (walks the type conversions)."""
+    items = [f"{i.module}::{i.name}: {i.type}" for i in module.imports]
+    return items + [f"{e.name}: {e.type}" for e in module.exports]
+
+
+def exercise(engine: Any, module: Any, counts: Counter[str] | None = None) -> int:
+    """Instantiate ``module`` with default imports under fuel and store limits, call up to
+    ``MAX_CALLS`` exported functions with zero arguments and read the other exports. Every step
+    may fail only with ``run_errors()``. Returns the number of calls made."""
+    import wasmtime
+
+    errors = run_errors()
+    counts = Counter() if counts is None else counts
+    store = wasmtime.Store(engine)
+    calls = 0
+    try:
+        store.set_limits(
+            memory_size=16 << 20, table_elements=100_000, instances=16, tables=16, memories=16
+        )
+        store.set_fuel(FUEL)
+        linker = wasmtime.Linker(engine)
+        try:
+            linker.define_unknown_imports_as_default_values(store, module)
+            instance = linker.instantiate(store, module)
+        except errors:
+            counts["instantiate_failed"] += 1
+            return calls
+        counts["instantiated"] += 1
+        for item in instance.exports(store).values():
+            try:
+                if isinstance(item, wasmtime.Func):
+                    params = [str(p) for p in item.type(store).params]
+                    if calls >= MAX_CALLS or not all(p in ZERO_ARGS for p in params):
+                        continue
+                    calls += 1
+                    store.set_fuel(FUEL)
+                    item(store, *[ZERO_ARGS[p] for p in params])
+                    counts["calls_ok"] += 1
+                elif isinstance(item, wasmtime.Memory):
+                    if item.data_len(store) != item.size(store) * item.page_size(store):
+                        raise Disagreement("Memory.data_len is not size * page_size")
+                    item.read(store, 0, 64)
+                elif isinstance(item, wasmtime.Global):
+                    item.value(store)
+                elif isinstance(item, wasmtime.Table) and item.size(store):
+                    item.get(store, 0)
+            except errors:
+                pass
+    finally:
+        store.close()
+    return calls
+
+
+def check_component(engine: Any, data: bytes, counts: Counter[str] | None = None) -> Any:
+    """``Component`` succeeds or raises ``WasmtimeError``; a component that compiles has its
+    types listed and is instantiated with trapping imports, under fuel. Returns it, or None."""
+    import wasmtime
+    from wasmtime import component
+
+    counts = Counter() if counts is None else counts
+    try:
+        comp = component.Component(engine, data)
+    except wasmtime.WasmtimeError as exc:
+        if not str(exc):
+            raise Disagreement("Component raised an empty WasmtimeError") from exc
+        counts["component_err"] += 1
+        return None
+    counts["component_ok"] += 1
+    comp.type.imports(engine)
+    comp.type.exports(engine)
+    store = wasmtime.Store(engine)
+    try:
+        store.set_fuel(FUEL)
+        linker = component.Linker(engine)
+        linker.define_unknown_imports_as_traps(comp)
+        linker.instantiate(store, comp)
+        counts["component_instantiated"] += 1
+    except run_errors():
+        pass
+    finally:
+        store.close()
+    return comp
+
+
+def check_plugin(
+    data: bytes,
+    names: Iterable[str],
+    manifest: bool,
+    wasi: bool,
+    counts: Counter[str] | None = None,
+) -> int:
+    """``extism.Plugin`` succeeds or raises ``extism.Error``, and so does each call. With
+    ``manifest`` the bytes go through a manifest that sets a timeout. Returns the calls made."""
+    import extism
+
+    counts = Counter() if counts is None else counts
+    source: Any = {"wasm": [{"data": data}], "timeout_ms": 2000} if manifest else data
+    try:
+        plugin = extism.Plugin(source, wasi=wasi, functions=[], fuel_limit=1_000_000)
+    except extism.Error as exc:
+        if not str(exc):
+            raise Disagreement("Plugin raised an empty extism.Error") from exc
+        counts["plugin_err"] += 1
+        return 0
+    counts["plugin_ok"] += 1
+    calls = 0
+    with plugin:
+        for name in list(names)[:MAX_CALLS]:
+            calls += 1
+            counts["plugin_calls"] += 1
+            try:
+                out = plugin.call(name, b"fuzz input")
+            except extism.Error:
+                continue
+            if not isinstance(out, bytes):
+                raise Disagreement(f"Plugin.call returned {type(out).__name__}")
+    return calls
+
+
+def export_names(module: Any) -> list[str]:
+    """The functions ``module`` exports, or the usual Extism entry points when it is None."""
+    import wasmtime
+
+    if module is None:
+        return ["run_test", "echo", "count_vowels"]
+    return [e.name for e in module.exports if isinstance(e.type, wasmtime.FuncType)]
+
+
+def imports_wasi(module: Any) -> bool:
+    return module is not None and any(
+        i.module.startswith("wasi_snapshot_preview1") for i in module.imports
+    )
 
 
 class Oracles:
+    """The checks of one input of the long run, with counts of what they reached."""
+
     def __init__(self) -> None:
-        import extism
-        import wasmtime
-        from wasmtime import component
+        import extism  # noqa: F401 - loaded now rather than during an input
+        from wasmtime import component  # noqa: F401
 
-        self.wasmtime, self.extism, self.component = wasmtime, extism, component
-        self.run_errors = (wasmtime.WasmtimeError, wasmtime.Trap)
-        self.engines = (self.engine(False), self.engine(True))
+        self.engines = engines()
         self.counts: Counter[str] = Counter()
-
-    def engine(self, restricted: bool) -> Any:
-        config = self.wasmtime.Config()
-        config.consume_fuel = True
-        for feature in RESTRICTED if restricted else ():
-            setattr(config, feature, False)
-        return self.wasmtime.Engine(config)
 
     def check(self, index: int, data: bytes, desc: dict[str, Any], seeds: Seeds) -> None:
         engine = self.engines[index % 4 == 3]
         module = self.check_module(engine, data)
         if module is not None:
-            self.describe(module)
-            self.counts["calls"] += self.exercise(engine, module)
+            describe(module)
+            self.counts["calls"] += exercise(engine, module, self.counts)
         is_component = data[4:8] == COMPONENT_LAYER or data.lstrip()[:10] == b"(component"
         if is_component or index % 16 == 1:
-            self.check_component(self.engines[0], data)
+            check_component(self.engines[0], data, self.counts)
         seed = desc.get("seed")
         small = seed is None or len(seeds.data[seeds.names.index(seed)]) <= SMALL_SEED
         if index % 8 == 0 and small:
-            self.check_plugin(data, module, manifest=(index // 8) % 2 == 0)
+            manifest = (index // 8) % 2 == 0
+            wasi = manifest and imports_wasi(module)
+            check_plugin(data, export_names(module), manifest, wasi, self.counts)
 
     def check_module(self, engine: Any, data: bytes) -> Any:
-        wasmtime = self.wasmtime
-        try:
-            wasmtime.Module.validate(engine, data)
-            valid, why_invalid = True, ""
-        except wasmtime.WasmtimeError as exc:
-            valid, why_invalid = False, str(exc)
-        try:
-            module = wasmtime.Module(engine, data)
-            why_not = ""
-        except wasmtime.WasmtimeError as exc:
-            module, why_not = None, str(exc)
-        if data[:1] not in (b"", b"\0"):
+        text = data[:1] not in (b"", b"\0")
+        if text:
             self.counts["text"] += 1
-            if valid:
-                raise Disagreement("validate accepted input that is not binary wasm")
-            if module is not None:
-                self.counts["text_compiled"] += 1
-                try:
-                    wasmtime.Module.validate(engine, bytes(wasmtime.wat2wasm(data)))
-                except wasmtime.WasmtimeError as exc:
-                    raise Disagreement(f"WAT compiled but its binary is invalid: {exc}") from exc
-            return module
-        if valid != (module is not None):
-            raise Disagreement(
-                f"validate says {'valid' if valid else 'invalid: ' + why_invalid}, "
-                f"Module says {'compiled' if module is not None else 'failed: ' + why_not}"
-            )
-        self.counts["compiled" if valid else "invalid"] += 1
+        module = check_module(engine, data)
+        if text and module is not None:
+            self.counts["text_compiled"] += 1
+        elif not text:
+            self.counts["compiled" if module is not None else "invalid"] += 1
         return module
-
-    def describe(self, module: Any) -> None:
-        for i in module.imports:
-            str(i.type)
-        for e in module.exports:
-            str(e.type)
-
-    def exercise(self, engine: Any, module: Any) -> int:
-        wasmtime = self.wasmtime
-        store = wasmtime.Store(engine)
-        calls = 0
-        try:
-            store.set_limits(
-                memory_size=16 << 20, table_elements=100_000, instances=16, tables=16, memories=16
-            )
-            store.set_fuel(FUEL)
-            linker = wasmtime.Linker(engine)
-            try:
-                linker.define_unknown_imports_as_default_values(store, module)
-                instance = linker.instantiate(store, module)
-            except self.run_errors:
-                self.counts["instantiate_failed"] += 1
-                return calls
-            self.counts["instantiated"] += 1
-            for item in instance.exports(store).values():
-                try:
-                    if isinstance(item, wasmtime.Func):
-                        params = [str(p) for p in item.type(store).params]
-                        if calls >= MAX_CALLS or not all(p in ZERO_ARGS for p in params):
-                            continue
-                        calls += 1
-                        store.set_fuel(FUEL)
-                        item(store, *[ZERO_ARGS[p] for p in params])
-                        self.counts["calls_ok"] += 1
-                    elif isinstance(item, wasmtime.Memory):
-                        item.read(store, 0, 64)
-                    elif isinstance(item, wasmtime.Global):
-                        item.value(store)
-                    elif isinstance(item, wasmtime.Table) and item.size(store):
-                        item.get(store, 0)
-                except self.run_errors:
-                    pass
-        finally:
-            store.close()
-        return calls
-
-    def check_component(self, engine: Any, data: bytes) -> None:
-        wasmtime, component = self.wasmtime, self.component
-        try:
-            comp = component.Component(engine, data)
-        except wasmtime.WasmtimeError:
-            self.counts["component_err"] += 1
-            return
-        self.counts["component_ok"] += 1
-        comp.type.imports(engine)
-        comp.type.exports(engine)
-        store = wasmtime.Store(engine)
-        try:
-            store.set_fuel(FUEL)
-            linker = component.Linker(engine)
-            linker.define_unknown_imports_as_traps(comp)
-            linker.instantiate(store, comp)
-            self.counts["component_instantiated"] += 1
-        except self.run_errors:
-            pass
-        finally:
-            store.close()
-
-    def check_plugin(self, data: bytes, module: Any, manifest: bool) -> None:
-        extism = self.extism
-        names = ["run_test", "echo", "count_vowels"]
-        wasi = False
-        if module is not None:
-            names = [e.name for e in module.exports if isinstance(e.type, self.wasmtime.FuncType)]
-            wasi = manifest and any(
-                i.module.startswith("wasi_snapshot_preview1") for i in module.imports
-            )
-        source: Any = {"wasm": [{"data": data}], "timeout_ms": 2000} if manifest else data
-        try:
-            plugin = extism.Plugin(source, wasi=wasi, functions=[], fuel_limit=1_000_000)
-        except extism.Error:
-            self.counts["plugin_err"] += 1
-            return
-        self.counts["plugin_ok"] += 1
-        with plugin:
-            for name in names[:MAX_CALLS]:
-                self.counts["plugin_calls"] += 1
-                try:
-                    out = plugin.call(name, b"fuzz input")
-                except extism.Error:
-                    continue
-                if not isinstance(out, bytes):
-                    raise Disagreement(f"Plugin.call returned {type(out).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------

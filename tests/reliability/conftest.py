@@ -15,6 +15,10 @@ never run their cases in the pytest process:
   share one child, which keeps the suite fast, yet a crash stays attributable: the last case
   that began and never finished is the culprit.
 
+The misuse test modules share their registries, expectations and tests through ``_cases.py``
+(they cannot import one another): this folder is put on ``sys.path`` here for the pytest process,
+and the child puts the test module's folder there too, so ``import _cases`` works in both.
+
 Expectations are tuples: ``("raises", "<module>.<qualname>", "<regex>")`` asks for an exception
 of that class (or a subclass) whose message matches the regex; ``("returns", "<repr>")`` asks for
 a return value with exactly that repr. A PyO3 panic (``pyo3_runtime.PanicException``) or a Rust
@@ -36,13 +40,19 @@ from typing import Protocol
 
 import pytest
 
+# The misuse test modules import their shared machinery as `_cases` (see above).
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.append(HERE)
+
 MARK = "@@case"
 
 # The child's side of `case_runner`: argv = [module path, registry name, case names...].
 DRIVER = f"""
-import importlib.util, sys
+import importlib.util, os, sys
 
 path, registry, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.path.append(os.path.dirname(os.path.abspath(path)))  # for its `import _cases`
 spec = importlib.util.spec_from_file_location("_reliability_cases", path)
 module = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = module

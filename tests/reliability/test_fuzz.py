@@ -24,24 +24,27 @@ multi-memory, threads, custom sections, Extism guests), their text, and the Exti
 ``shared/fixtures/extism`` when that folder exists.
 
 The default run is a short, derandomized hypothesis run. ``fuzz/run.py`` is the long run (a pool
-of worker processes, so a crash is caught and attributed to its input); the two slow
-``test_fuzz_200k_*`` tests share one run of it on 200,000 inputs. Run this file as a script to
-write the seed corpus to a folder: ``python tests/reliability/test_fuzz.py --write-corpus DIR``.
+of worker processes, so a crash is caught and attributed to its input) and the home of the
+mutators and oracles, which this file loads from it; the two slow ``test_fuzz_200k_*`` tests
+share one run of it on 200,000 inputs. Run this file as a script to write the seed corpus to a
+folder: ``python tests/reliability/test_fuzz.py --write-corpus DIR``.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.util
 import json
 import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
@@ -58,11 +61,32 @@ from hypothesis.stateful import (
 
 import extism
 import wasmtime
-from wasmtime import Trap, WasmtimeError, component
+from wasmtime import Trap, WasmtimeError
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "extism"
 RUNNER = Path(__file__).resolve().parents[2] / "fuzz" / "run.py"
-HEADER = b"\0asm\x01\0\0\0"
+
+
+def load_runner() -> ModuleType:
+    """fuzz/run.py as a module (not a package, and this file is imported by path too). It is in
+    ``sys.modules`` before it runs, as its dataclasses need."""
+    name = "_wasmbridge_fuzz_run"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, RUNNER)
+    assert spec is not None and spec.loader is not None, RUNNER
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+fuzz = load_runner()
+HEADER = fuzz.HEADER
 COMPONENT_HEADER = b"\0asm\x0d\0\x01\0"
 
 # Fixtures at most this big are seeds of the default run (they compile in a few milliseconds).
@@ -505,138 +529,31 @@ def write_corpus(directory: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Mutations. Each is a pure function of the input and an op (name, a, b, chunk), so that a
-# failing example is reproduced from its seed name and op list. Byte ops may keep the section
-# framing (``FRAMED``), so that what is inside a section gets parsed. fuzz/run.py mirrors them.
+# Mutations and oracles: those of fuzz/run.py, loaded by path (the long run and the short runs
+# below check the same things). Each mutation is a pure function of the input and an op (name,
+# a, b, chunk), so that a failing example is reproduced from its seed name and op list. An
+# oracle that does not hold raises ``fuzz.Disagreement``, an ``AssertionError``.
 # ---------------------------------------------------------------------------------------------
 
-INTERESTING = (0x00, 0x01, 0x02, 0x0B, 0x40, 0x41, 0x60, 0x6F, 0x70, 0x7F, 0x80, 0xFE, 0xFF)
-BYTE_OPS = ("flip", "set", "insert", "delete", "dup", "truncate")
-SECTION_OPS = ("leb_size", "leb_count", "swap", "drop_section", "dup_section")
-OPS = BYTE_OPS + SECTION_OPS
-U32 = 0xFFFF_FFFF
-
-Op = tuple[str, int, int, bytes]
-
-
-def read_leb(data: bytes, pos: int) -> tuple[int, int] | None:
-    """An unsigned LEB128 of at most 5 bytes at ``pos``: (value, position after it)."""
-    value = 0
-    for k in range(5):
-        if pos + k >= len(data):
-            return None
-        byte = data[pos + k]
-        value |= (byte & 0x7F) << (7 * k)
-        if byte < 0x80:
-            return value, pos + k + 1
-    return None
-
-
-def encode_leb(value: int, width: int = 0) -> bytes:
-    """Unsigned LEB128 of ``value``, padded with continuation bytes to ``width`` bytes."""
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value or len(out) + 1 < width:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-@dataclass(frozen=True)
-class Section:
-    start: int  # the id byte
-    body: int  # the payload
-    end: int
-
-
-def sections(data: bytes) -> list[Section]:
-    """The sections of a module or component, as far as they parse."""
-    found: list[Section] = []
-    if len(data) < 8 or data[:4] != b"\0asm":
-        return found
-    pos = 8
-    while pos < len(data):
-        leb = read_leb(data, pos + 1)
-        if leb is None or leb[1] + leb[0] > len(data):
-            break
-        found.append(Section(pos, leb[1], leb[1] + leb[0]))
-        pos = leb[1] + leb[0]
-    return found
-
-
-def tweak(value: int, mode: int, delta: int) -> tuple[int, int]:
-    """A LEB128 edit: (new value, encoded width) for modes longer/shorter/over-long/huge."""
-    if mode == 0:
-        return min(value + delta, U32), 0
-    if mode == 1:
-        return max(value - delta, 0), 0
-    if mode == 2:
-        return value, 5  # the same value over 5 bytes: still valid wasm
-    return U32, 0
-
-
-FRAMED = 1 << 31  # in ``b`` of insert/delete/dup: edit inside one section, fix its size
-
-
-def apply_op(data: bytes, op: Op) -> bytes:
-    name, a, b, chunk = op
-    n = len(data)
-    secs = sections(data) if name in SECTION_OPS or b & FRAMED else []
-    if name in SECTION_OPS and not secs:
-        name = "flip"
-    if n == 0:
-        return chunk
-    # Positions count from byte 8, so that small numbers do not just break the header.
-    pos = (a + 8) % n
-    if name in ("insert", "delete", "dup") and b & FRAMED:
-        for sec in secs:
-            if sec.body <= pos < sec.end:
-                edit = (name, pos - sec.body - 8, b & ~FRAMED, chunk)
-                payload = apply_op(data[sec.body : sec.end], edit)
-                return data[: sec.start + 1] + encode_leb(len(payload)) + payload + data[sec.end :]
-    if name == "flip":
-        return data[:pos] + bytes([data[pos] ^ (1 << (b % 8))]) + data[pos + 1 :]
-    if name == "set":
-        return data[:pos] + bytes([INTERESTING[b % len(INTERESTING)]]) + data[pos + 1 :]
-    if name == "insert":
-        pos = (a + 8) % (n + 1)
-        return data[:pos] + chunk + data[pos:]
-    if name == "delete":
-        return data[:pos] + data[pos + b % 16 + 1 :]
-    if name == "dup":
-        piece = data[pos : pos + b % 64 + 1]
-        dest = (b >> 6) % (n + 1)
-        return data[:dest] + piece + data[dest:]
-    if name == "truncate":
-        return data[:pos]
-    sec = secs[a % len(secs)]
-    if name == "leb_size":
-        size, width = tweak(sec.end - sec.body, b % 4, (b >> 2) % 8 + 1)
-        return data[: sec.start + 1] + encode_leb(size, width) + data[sec.body :]
-    if name == "leb_count":
-        leb = read_leb(data, sec.body) if sec.body < sec.end else None
-        if leb is None:
-            return apply_op(data, ("flip", a, b, chunk))
-        count, width = tweak(leb[0], b % 4, (b >> 2) % 4 + 1)
-        payload = encode_leb(count, width) + data[leb[1] : sec.end]
-        # The section size follows the payload, so that the count is what changed.
-        rebuilt = data[sec.start : sec.start + 1] + encode_leb(len(payload)) + payload
-        return data[: sec.start] + rebuilt + data[sec.end :]
-    pieces = [data[s.start : s.end] for s in secs]
-    head, tail = data[: secs[0].start], data[secs[-1].end :]
-    i = a % len(pieces)
-    if name == "swap":
-        j = b % len(pieces)
-        pieces[i], pieces[j] = pieces[j], pieces[i]
-    elif name == "drop_section":
-        del pieces[i]
-    else:  # dup_section
-        pieces.insert(i, pieces[i])
-    return head + b"".join(pieces) + tail
-
+OPS, U32, FRAMED = fuzz.OPS, fuzz.U32, fuzz.FRAMED
+read_leb, encode_leb, sections, apply_op = (
+    fuzz.read_leb,
+    fuzz.encode_leb,
+    fuzz.sections,
+    fuzz.apply_op,
+)
+engines, check_module, describe, exercise = (
+    fuzz.engines,
+    fuzz.check_module,
+    fuzz.describe,
+    fuzz.exercise,
+)
+check_component, check_plugin, export_names, imports_wasi = (
+    fuzz.check_component,
+    fuzz.check_plugin,
+    fuzz.export_names,
+    fuzz.imports_wasi,
+)
 
 # The WAT sources mutated as text in the short run (the long run mutates them all).
 TEXT_SEEDS = ("text/memory_data", "text/gc", "text/exceptions", "text/component_strings")
@@ -676,189 +593,6 @@ def build(case: Case) -> bytes:
     for op in arg:
         data = apply_op(data, op)
     return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Oracles
-# ---------------------------------------------------------------------------------------------
-
-# wasmtime-py calls a trap `Trap` and every other failure `WasmtimeError` (`WasmException`, an
-# uncaught wasm exception, is a `Trap`; `ExitTrap` a `WasmtimeError`).
-RUN_ERRORS = (WasmtimeError, Trap)
-FUEL = 50_000
-MAX_CALLS = 8
-# Arguments for the parameter types that have a Python value ("anyref" is how this API, like
-# wasmtime-py, names externref).
-ZERO_ARGS: dict[str, Any] = {
-    "i32": 0,
-    "i64": 0,
-    "f32": 0.0,
-    "f64": 0.0,
-    "anyref": None,
-    "funcref": None,
-}
-
-
-def fuel_engine(restricted: bool = False) -> wasmtime.Engine:
-    """The default configuration with fuel; ``restricted`` also turns off every proposal that
-    can be turned off, so that feature checks in validation and compilation are compared too."""
-    config = wasmtime.Config()
-    config.consume_fuel = True
-    if restricted:
-        for feature in (
-            "wasm_gc",
-            "wasm_function_references",
-            "wasm_exceptions",
-            "wasm_simd",
-            "wasm_relaxed_simd",
-            "wasm_threads",
-            "wasm_tail_call",
-            "wasm_memory64",
-            "wasm_multi_memory",
-            "wasm_reference_types",
-        ):
-            setattr(config, feature, False)
-    return wasmtime.Engine(config)
-
-
-@cache
-def engines() -> tuple[wasmtime.Engine, wasmtime.Engine]:
-    return fuel_engine(), fuel_engine(restricted=True)
-
-
-def check_module(
-    engine: wasmtime.Engine,
-    data: bytes,
-    validate: Callable[[wasmtime.Engine, bytes], None] = wasmtime.Module.validate,
-) -> wasmtime.Module | None:
-    """Compare ``Module.validate`` with ``Module``; return the module when it compiled."""
-    try:
-        validate(engine, data)
-        valid, why_invalid = True, ""
-    except WasmtimeError as exc:
-        valid, why_invalid = False, str(exc)
-        assert why_invalid, "validate raised an empty WasmtimeError"
-    try:
-        module: wasmtime.Module | None = wasmtime.Module(engine, data)
-        why_not = ""
-    except WasmtimeError as exc:
-        module, why_not = None, str(exc)
-        assert why_not, "Module raised an empty WasmtimeError"
-    if data[:1] not in (b"", b"\0"):
-        # Text to the constructor; validate reads binary only.
-        assert not valid, "validate accepted input that is not binary wasm"
-        if module is not None:
-            wasmtime.Module.validate(engine, bytes(wasmtime.wat2wasm(data)))
-        return module
-    assert valid == (module is not None), (
-        f"validate says {'valid' if valid else 'invalid: ' + why_invalid}, "
-        f"Module says {'compiled' if module is not None else 'failed: ' + why_not}"
-    )
-    return module
-
-
-def describe(module: wasmtime.Module) -> list[str]:
-    """Every import and export type as text (walks the type conversions)."""
-    items = [f"{i.module}::{i.name}: {i.type}" for i in module.imports]
-    return items + [f"{e.name}: {e.type}" for e in module.exports]
-
-
-def exercise(engine: wasmtime.Engine, module: wasmtime.Module) -> int:
-    """Instantiate ``module`` with default imports under fuel and store limits, call up to
-    ``MAX_CALLS`` exported functions with zero arguments and read the other exports. Every step
-    may fail only with ``RUN_ERRORS``. Returns the number of calls made."""
-    store = wasmtime.Store(engine)
-    calls = 0
-    try:
-        store.set_limits(
-            memory_size=16 << 20, table_elements=100_000, instances=16, tables=16, memories=16
-        )
-        store.set_fuel(FUEL)
-        linker = wasmtime.Linker(engine)
-        try:
-            linker.define_unknown_imports_as_default_values(store, module)
-            instance = linker.instantiate(store, module)
-        except RUN_ERRORS:
-            return calls
-        for item in instance.exports(store).values():
-            try:
-                if isinstance(item, wasmtime.Func):
-                    params = [str(p) for p in item.type(store).params]
-                    if calls >= MAX_CALLS or not all(p in ZERO_ARGS for p in params):
-                        continue
-                    calls += 1
-                    store.set_fuel(FUEL)
-                    item(store, *[ZERO_ARGS[p] for p in params])
-                elif isinstance(item, wasmtime.Memory):
-                    assert item.data_len(store) == item.size(store) * item.page_size(store)
-                    item.read(store, 0, 64)
-                elif isinstance(item, wasmtime.Global):
-                    item.value(store)
-                elif isinstance(item, wasmtime.Table) and item.size(store):
-                    item.get(store, 0)
-            except RUN_ERRORS:
-                pass
-    finally:
-        store.close()
-    return calls
-
-
-def check_component(engine: wasmtime.Engine, data: bytes) -> component.Component | None:
-    """``Component`` succeeds or raises ``WasmtimeError``; a component that compiles has its
-    types listed and is instantiated with trapping imports, under fuel."""
-    try:
-        comp = component.Component(engine, data)
-    except WasmtimeError as exc:
-        assert str(exc), "Component raised an empty WasmtimeError"
-        return None
-    comp.type.imports(engine)
-    comp.type.exports(engine)
-    store = wasmtime.Store(engine)
-    try:
-        store.set_fuel(FUEL)
-        linker = component.Linker(engine)
-        linker.define_unknown_imports_as_traps(comp)
-        linker.instantiate(store, comp)
-    except RUN_ERRORS:
-        pass
-    finally:
-        store.close()
-    return comp
-
-
-def check_plugin(data: bytes, names: Iterable[str], manifest: bool, wasi: bool) -> int:
-    """``extism.Plugin`` succeeds or raises ``extism.Error``, and so does each call. With
-    ``manifest`` the bytes go through a manifest that sets a timeout. Returns the calls made."""
-    source: bytes | dict[str, Any] = (
-        {"wasm": [{"data": data}], "timeout_ms": 2000} if manifest else data
-    )
-    try:
-        plugin = extism.Plugin(source, wasi=wasi, functions=[], fuel_limit=1_000_000)
-    except extism.Error as exc:
-        assert str(exc), "Plugin raised an empty extism.Error"
-        return 0
-    calls = 0
-    with plugin:
-        for name in list(names)[:MAX_CALLS]:
-            calls += 1
-            try:
-                out = plugin.call(name, b"fuzz input")
-            except extism.Error:
-                continue
-            assert isinstance(out, bytes)
-    return calls
-
-
-def export_names(module: wasmtime.Module | None) -> list[str]:
-    if module is None:
-        return ["run_test", "echo", "count_vowels"]
-    return [e.name for e in module.exports if isinstance(e.type, wasmtime.FuncType)]
-
-
-def imports_wasi(module: wasmtime.Module | None) -> bool:
-    return module is not None and any(
-        i.module.startswith("wasi_snapshot_preview1") for i in module.imports
-    )
 
 
 # ---------------------------------------------------------------------------------------------

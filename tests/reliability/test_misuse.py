@@ -9,7 +9,8 @@ Its expectation is the exception (class and message) or the value it must produc
 Cases run in child interpreters (see ``conftest.py``), so a segfault or an abort fails the case
 instead of killing pytest: by default one child per group (the name's first part), and with
 ``-m slow`` one child per case. Cases that show a native bug are marked with the bug; they run
-alone, as strict xfails, until the native side is fixed.
+alone, as strict xfails, until the native side is fixed. The registry, the expectations, the
+helpers the three misuse modules share and their tests are in ``_cases.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ from functools import cache
 from typing import Any
 
 import pytest
+from _cases import (
+    CALLER_GONE,
+    CLOSED,
+    IN_USE,
+    WRONG_STORE,
+    BaseBoom,
+    Boom,
+    Case,
+    Cases,
+    closed,
+    define_tests,
+    engine,
+    in_thread,
+    outcome,
+    raise_,
+    raises,
+    returns,
+    same_error_out,
+)
 
 from wasmtime import (
     Caller,
@@ -60,46 +80,8 @@ from wasmtime import (
     wat2wasm,
 )
 
-# --------------------------------------------------------------------------------------------
-# The case registry (read by conftest's case_runner in the child interpreter)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    run: Callable[[], object]
-    expect: tuple[str, ...]
-    bug: str | None = None
-
-
-CASES: dict[str, Case] = {}
-
-
-def case(
-    name: str, expect: tuple[str, ...], bug: str | None = None
-) -> Callable[[Callable[[], object]], Callable[[], object]]:
-    """Register the decorated function as case ``name`` (``<group>.<what>``)."""
-
-    def register(fn: Callable[[], object]) -> Callable[[], object]:
-        assert name not in CASES, f"duplicate case {name}"
-        CASES[name] = Case(fn, expect, bug)
-        return fn
-
-    return register
-
-
-def raises(exc: type[BaseException], match: str = "") -> tuple[str, ...]:
-    return ("raises", f"{exc.__module__}.{exc.__qualname__}", match)
-
-
-def returns(value: object) -> tuple[str, ...]:
-    return ("returns", repr(value))
-
-
-WRONG_STORE = raises(WasmtimeError, "^object used with the wrong store$")
-CLOSED = raises(ValueError, "^already closed$")
-IN_USE = raises(WasmtimeError, "^store is in use by another thread")
-CALLER_GONE = raises(ValueError, "^caller is no longer valid$")
+CASES = Cases()
+case = CASES.register
 
 # --------------------------------------------------------------------------------------------
 # A small world: a store with an instance of WORLD
@@ -120,11 +102,6 @@ WORLD = """
   (table (export "t") 2 10 funcref)
   (tag (export "e") (param i32)))
 """
-
-
-@cache
-def engine() -> Engine:
-    return Engine()
 
 
 @cache
@@ -187,36 +164,6 @@ def on_store(use: Callable[[Store], object]) -> Callable[[], object]:
 
 def on_world(use: Callable[[World], object], host: Any = lambda x: x + 1) -> Callable[[], object]:
     return lambda: use(world(host))
-
-
-def in_thread(fn: Callable[[], object], timeout: float = 10) -> object:
-    """``fn()`` on another thread: its result, or its exception raised here. A call that blocks
-    raises TimeoutError (a hang where an exception was promised)."""
-    out: list[tuple[bool, Any]] = []
-
-    def work() -> None:
-        try:
-            out.append((True, fn()))
-        except BaseException as e:  # noqa: BLE001 (handed back to the caller)
-            out.append((False, e))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError("blocked instead of raising")
-    ok, value = out[0]
-    if not ok:
-        raise value
-    return value
-
-
-def outcome(fn: Callable[[], object]) -> object:
-    """``fn()``'s value, or the name of the exception class it raised."""
-    try:
-        return fn()
-    except BaseException as e:  # noqa: BLE001 (recorded)
-        return type(e).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,11 +447,6 @@ def _() -> object:
 # --------------------------------------------------------------------------------------------
 # After the object's own close()
 # --------------------------------------------------------------------------------------------
-
-
-def closed(obj: Any) -> Any:
-    obj.close()
-    return obj
 
 
 def shared_engine() -> Engine:
@@ -1042,14 +984,6 @@ def _() -> object:
 # --------------------------------------------------------------------------------------------
 
 
-class Boom(Exception):
-    pass
-
-
-class BaseBoom(BaseException):
-    pass
-
-
 RAISED: dict[str, Callable[[], BaseException]] = {
     "exception": lambda: Boom("boom"),
     "keyboard_interrupt": lambda: KeyboardInterrupt("ki"),
@@ -1061,19 +995,6 @@ RAISED: dict[str, Callable[[], BaseException]] = {
     "recursion_error": lambda: RecursionError("deep"),
     "memory_error": lambda: MemoryError("oom"),
 }
-
-
-def raise_(error: BaseException) -> Any:
-    raise error
-
-
-def same_error_out(error: BaseException, call: Callable[[], object]) -> object:
-    """(the call raised ``error`` itself, the class name); a wrong outcome is returned as is."""
-    try:
-        value = call()
-    except BaseException as e:  # noqa: BLE001 (compared)
-        return (e is error, type(e).__name__)
-    return ("returned", value)
 
 
 for _what, _make in RAISED.items():
@@ -2017,38 +1938,9 @@ for _what, (_fn, _expect) in BAD_OTHER.items():
 # --------------------------------------------------------------------------------------------
 
 
-def group(name: str) -> str:
-    return name.split(".", 1)[0]
-
-
-GROUPS = sorted({group(name) for name in CASES})
-BUGS = [name for name, c in CASES.items() if c.bug]
-
-
-def as_param(name: str) -> Any:
-    bug = CASES[name].bug
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("group_name", GROUPS)
-def test_misuse_group(group_name: str, case_runner: Any) -> None:
-    """Every case of the group, in one child interpreter, ends as expected; none crashes."""
-    names = [n for n, c in CASES.items() if group(n) == group_name and not c.bug]
-    case_runner.check(__file__, CASES, names)
-
-
-@pytest.mark.parametrize("name", [as_param(n) for n in BUGS])
-def test_misuse_known_native_bug(name: str, case_runner: Any) -> None:
-    """Cases that show a native bug, each alone (they may crash the child)."""
-    case_runner.check(__file__, CASES, [name])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [as_param(n) for n in CASES])
-def test_misuse_case_alone(name: str, case_runner: Any) -> None:
-    """The complete matrix: every case in its own child interpreter."""
-    case_runner.check(__file__, CASES, [name])
+# test_misuse_group[<group>], test_misuse_case_alone[<case>] (slow) and, while a case
+# has a bug, test_misuse_known_native_bug[<case>] (see _cases.define_tests).
+define_tests(globals(), "misuse")
 
 
 # Cases the harness must report as failures (run by the test below, not by the matrix).

@@ -6,9 +6,9 @@ a locked linker, from another thread while a call runs; host functions that rais
 wrong thing, close their store or re-enter their instance (refused for components); resources
 used up, dropped twice, or used with another store; bad inputs.
 
-The mechanics are those of ``test_misuse.py``: cases are registered in ``CASES`` and run in child
-interpreters by conftest's ``case_runner`` (one child per group by default, one per case with
-``-m slow``); cases that show a native bug are strict xfails.
+The mechanics are those of ``test_misuse.py`` (shared through ``_cases.py``): cases are registered
+in ``CASES`` and run in child interpreters by conftest's ``case_runner`` (one child per group by
+default, one per case with ``-m slow``); cases that show a native bug are strict xfails.
 """
 
 from __future__ import annotations
@@ -22,7 +22,24 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import pytest
+from _cases import (
+    CALLER_GONE as CONTEXT_GONE,
+    CLOSED,
+    IN_USE,
+    WRONG_STORE,
+    BaseBoom,
+    Boom,
+    Cases,
+    closed,
+    define_tests,
+    engine,
+    in_thread,
+    outcome,
+    raise_,
+    raises,
+    returns,
+    same_error_out,
+)
 
 from wasmtime import Engine, Module, Store, StoreContext, WasmtimeError
 from wasmtime.component import (
@@ -38,48 +55,11 @@ from wasmtime.component import (
     ResourceType,
 )
 
-# --------------------------------------------------------------------------------------------
-# The case registry (read by conftest's case_runner in the child interpreter)
-# --------------------------------------------------------------------------------------------
+CASES = Cases()
+case = CASES.register
 
-
-@dataclass(frozen=True)
-class Case:
-    run: Callable[[], object]
-    expect: tuple[str, ...]
-    bug: str | None = None
-
-
-CASES: dict[str, Case] = {}
-
-
-def case(
-    name: str, expect: tuple[str, ...], bug: str | None = None
-) -> Callable[[Callable[[], object]], Callable[[], object]]:
-    """Register the decorated function as case ``name`` (``<group>.<what>``)."""
-
-    def register(fn: Callable[[], object]) -> Callable[[], object]:
-        assert name not in CASES, f"duplicate case {name}"
-        CASES[name] = Case(fn, expect, bug)
-        return fn
-
-    return register
-
-
-def raises(exc: type[BaseException], match: str = "") -> tuple[str, ...]:
-    return ("raises", f"{exc.__module__}.{exc.__qualname__}", match)
-
-
-def returns(value: object) -> tuple[str, ...]:
-    return ("returns", repr(value))
-
-
-WRONG_STORE = raises(WasmtimeError, "^object used with the wrong store$")
 # A host function's WasmtimeError comes out of the component call wrapped (as wasmtime-py does).
 WRONG_STORE_IN_CALL = raises(WasmtimeError, "Caused by: object used with the wrong store$")
-CLOSED = raises(ValueError, "^already closed$")
-IN_USE = raises(WasmtimeError, "^store is in use by another thread")
-CONTEXT_GONE = raises(ValueError, "^caller is no longer valid$")
 LINKER_LOCKED = raises(WasmtimeError, "^cannot use linker while it's in use by other instances$")
 USED_UP = raises(ValueError, "^resource handle already used up")
 REENTRY = raises(WasmtimeError, "cannot enter component instance")
@@ -138,11 +118,6 @@ HOST_TYPE = 7
 
 
 @cache
-def engine() -> Engine:
-    return Engine()
-
-
-@cache
 def component(wat: str = CALLS) -> Component:
     return Component(engine(), wat)
 
@@ -196,45 +171,6 @@ def resources(
     funcs = [instance.get_func(s, name) for name in ("make", "consume", "peek")]
     assert all(f is not None for f in funcs)
     return Resources(s, *funcs, dropped)  # type: ignore[arg-type]
-
-
-def in_thread(fn: Callable[[], object], timeout: float = 10) -> object:
-    """``fn()`` on another thread: its result, or its exception raised here (TimeoutError if it
-    blocks instead of raising)."""
-    out: list[tuple[bool, Any]] = []
-
-    def work() -> None:
-        try:
-            out.append((True, fn()))
-        except BaseException as e:  # noqa: BLE001 (handed back to the caller)
-            out.append((False, e))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError("blocked instead of raising")
-    ok, value = out[0]
-    if not ok:
-        raise value
-    return value
-
-
-def outcome(fn: Callable[[], object]) -> object:
-    """``fn()``'s value, or the name of the exception class it raised."""
-    try:
-        return fn()
-    except BaseException as e:  # noqa: BLE001 (recorded)
-        return type(e).__name__
-
-
-def raise_(error: BaseException) -> Any:
-    raise error
-
-
-def closed(obj: Any) -> Any:
-    obj.close()
-    return obj
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,14 +441,6 @@ def _() -> object:
 # --------------------------------------------------------------------------------------------
 
 
-class Boom(Exception):
-    pass
-
-
-class BaseBoom(BaseException):
-    pass
-
-
 RAISED: dict[str, Callable[[], BaseException]] = {
     "exception": lambda: Boom("boom"),
     "keyboard_interrupt": lambda: KeyboardInterrupt("ki"),
@@ -535,14 +463,6 @@ def after_a_trap(s: Store) -> object:
 
 
 AFTER_A_TRAP = ("WasmtimeError", 4)
-
-
-def same_error_out(error: BaseException, call: Callable[[], object]) -> object:
-    try:
-        value = call()
-    except BaseException as e:  # noqa: BLE001 (compared)
-        return (e is error, type(e).__name__)
-    return ("returned", value)
 
 
 for _what, _make in RAISED.items():
@@ -1103,35 +1023,6 @@ for _what, (_fn, _expect) in BAD.items():
 # --------------------------------------------------------------------------------------------
 
 
-def group(name: str) -> str:
-    return name.split(".", 1)[0]
-
-
-GROUPS = sorted({group(name) for name in CASES})
-BUGS = [name for name, c in CASES.items() if c.bug]
-
-
-def as_param(name: str) -> Any:
-    bug = CASES[name].bug
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("group_name", GROUPS)
-def test_component_misuse_group(group_name: str, case_runner: Any) -> None:
-    """Every case of the group, in one child interpreter, ends as expected; none crashes."""
-    names = [n for n, c in CASES.items() if group(n) == group_name and not c.bug]
-    case_runner.check(__file__, CASES, names)
-
-
-@pytest.mark.parametrize("name", [as_param(n) for n in BUGS])
-def test_component_misuse_known_native_bug(name: str, case_runner: Any) -> None:
-    """Cases that show a native bug, each alone."""
-    case_runner.check(__file__, CASES, [name])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [as_param(n) for n in CASES])
-def test_component_misuse_case_alone(name: str, case_runner: Any) -> None:
-    """The complete matrix: every case in its own child interpreter."""
-    case_runner.check(__file__, CASES, [name])
+# test_component_misuse_group[<group>], test_component_misuse_case_alone[<case>] (slow) and, while a case
+# has a bug, test_component_misuse_known_native_bug[<case>] (see _cases.define_tests).
+define_tests(globals(), "component_misuse")

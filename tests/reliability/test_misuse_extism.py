@@ -7,9 +7,9 @@ of bounds, a ``CurrentPlugin`` kept past its call or used from another thread, p
 re-enter themselves (directly or through another plugin, on one thread or two), many threads on
 one plugin, bad sources and manifests.
 
-The mechanics are those of ``test_misuse.py``: cases are registered in ``CASES`` and run in child
-interpreters by conftest's ``case_runner`` (one child per group by default, one per case with
-``-m slow``); cases that show a native bug are strict xfails.
+The mechanics are those of ``test_misuse.py`` (shared through ``_cases.py``): cases are registered
+in ``CASES`` and run in child interpreters by conftest's ``case_runner`` (one child per group by
+default, one per case with ``-m slow``); cases that show a native bug are strict xfails.
 """
 
 from __future__ import annotations
@@ -19,49 +19,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
+from _cases import BaseBoom, Boom, Cases, define_tests, in_thread, outcome, raise_, raises, returns
 
 import extism
 from extism import CompiledPlugin, CurrentPlugin, Error, Function, Memory, Plugin, Val, ValType
 
-# --------------------------------------------------------------------------------------------
-# The case registry (read by conftest's case_runner in the child interpreter)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    run: Callable[[], object]
-    expect: tuple[str, ...]
-    bug: str | None = None
-
-
-CASES: dict[str, Case] = {}
-
-
-def case(
-    name: str, expect: tuple[str, ...], bug: str | None = None
-) -> Callable[[Callable[[], object]], Callable[[], object]]:
-    """Register the decorated function as case ``name`` (``<group>.<what>``)."""
-
-    def register(fn: Callable[[], object]) -> Callable[[], object]:
-        assert name not in CASES, f"duplicate case {name}"
-        CASES[name] = Case(fn, expect, bug)
-        return fn
-
-    return register
-
-
-def raises(exc: type[BaseException], match: str = "") -> tuple[str, ...]:
-    return ("raises", f"{exc.__module__}.{exc.__qualname__}", match)
-
-
-def returns(value: object) -> tuple[str, ...]:
-    return ("returns", repr(value))
-
+CASES = Cases()
+case = CASES.register
 
 CLOSED = raises(TypeError, "^plugin is closed$")
 REENTRANT = raises(Error, "^cannot make reentrant calls into plugin$")
@@ -108,40 +74,6 @@ def host(body: HostBody = echo) -> Function:
 
 def plugin(body: HostBody = echo, **kwargs: Any) -> Plugin:
     return Plugin(GUEST, functions=[host(body)], **kwargs)
-
-
-def in_thread(fn: Callable[[], object], timeout: float = 10) -> object:
-    """``fn()`` on another thread: its result, or its exception raised here (TimeoutError if it
-    blocks instead of returning)."""
-    out: list[tuple[bool, Any]] = []
-
-    def work() -> None:
-        try:
-            out.append((True, fn()))
-        except BaseException as e:  # noqa: BLE001 (handed back to the caller)
-            out.append((False, e))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise TimeoutError("blocked")
-    ok, value = out[0]
-    if not ok:
-        raise value
-    return value
-
-
-def outcome(fn: Callable[[], object]) -> object:
-    """``fn()``'s value, or the name of the exception class it raised."""
-    try:
-        return fn()
-    except BaseException as e:  # noqa: BLE001 (recorded)
-        return type(e).__name__
-
-
-def raise_(error: BaseException) -> Any:
-    raise error
 
 
 def closed(p: Plugin) -> Plugin:
@@ -336,14 +268,6 @@ def _() -> object:
 # --------------------------------------------------------------------------------------------
 # Host functions that raise
 # --------------------------------------------------------------------------------------------
-
-
-class Boom(Exception):
-    pass
-
-
-class BaseBoom(BaseException):
-    pass
 
 
 RAISED: dict[str, Callable[[], BaseException]] = {
@@ -831,35 +755,6 @@ for _what, (_fn, _expect) in BAD.items():
 # --------------------------------------------------------------------------------------------
 
 
-def group(name: str) -> str:
-    return name.split(".", 1)[0]
-
-
-GROUPS = sorted({group(name) for name in CASES})
-BUGS = [name for name, c in CASES.items() if c.bug]
-
-
-def as_param(name: str) -> Any:
-    bug = CASES[name].bug
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("group_name", GROUPS)
-def test_extism_misuse_group(group_name: str, case_runner: Any) -> None:
-    """Every case of the group, in one child interpreter, ends as expected; none crashes."""
-    names = [n for n, c in CASES.items() if group(n) == group_name and not c.bug]
-    case_runner.check(__file__, CASES, names)
-
-
-@pytest.mark.parametrize("name", [as_param(n) for n in BUGS])
-def test_extism_misuse_known_native_bug(name: str, case_runner: Any) -> None:
-    """Cases that show a native bug, each alone (a deadlock is bounded by the case's joins)."""
-    case_runner.check(__file__, CASES, [name])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [as_param(n) for n in CASES])
-def test_extism_misuse_case_alone(name: str, case_runner: Any) -> None:
-    """The complete matrix: every case in its own child interpreter."""
-    case_runner.check(__file__, CASES, [name])
+# test_extism_misuse_group[<group>], test_extism_misuse_case_alone[<case>] (slow) and, while a case
+# has a bug, test_extism_misuse_known_native_bug[<case>] (see _cases.define_tests).
+define_tests(globals(), "extism_misuse")
