@@ -67,6 +67,19 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     m.add_class::<extism::caller::PyExtismCaller>()?;
     m.add_class::<extism::cancel_handle::PyExtismCancelHandle>()?;
     component::register(m)?;
-    m.add("WASMTIME_VERSION", "48.0.8")?;
+    m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    m.add("WASMTIME_VERSION", WASMTIME_VERSION)?;
     Ok(())
+}
+
+/// The wasmtime crate underneath (pinned exactly in Cargo.toml; a test keeps the two equal).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn wasmtime_version_matches_the_cargo_pin() {
+        let pin = format!("wasmtime = {{ version = \"={}\"", super::WASMTIME_VERSION);
+        assert!(include_str!("../Cargo.toml").contains(&pin), "Cargo.toml does not pin {pin}");
+    }
 }

@@ -1096,5 +1096,9 @@ def set_log_custom(
 
 
 def extism_version() -> str:
-    """The version of the Extism runtime this package reproduces (`"1.41.0"`)."""
-    return _EXTISM_VERSION
+    """The Extism runtime version this package reproduces, with what actually runs as a local
+    version label: `"1.41.0+wasmbridge.<version>.wasmtime.<version>"`. Version parsers
+    (`packaging.version.Version`, semver) read it as 1.41.0."""
+    from wasmtime import __version__ as ours, wasmtime_version
+
+    return f"{_EXTISM_VERSION}+wasmbridge.{ours}.wasmtime.{wasmtime_version}"

@@ -9,6 +9,7 @@ from ._error import ExitTrap, Trap, WasmException, WasmtimeError
 from ._instance import InstanceExports
 from ._managed import Managed
 from ._native import (
+    VERSION as _VERSION,
     WASMTIME_VERSION as _WASMTIME_VERSION,
     Caller,
     Config,
@@ -43,8 +44,9 @@ from ._native import (
 from ._perms import DirPerms, FilePerms
 from ._trap_code import TrapCode
 
-__version__ = "0.1.0"
-wasmtime_version = _WASMTIME_VERSION
+# This package's version (wasmbridge's), and the wasmtime crate it runs on.
+__version__: str = _VERSION
+wasmtime_version: str = _WASMTIME_VERSION
 
 Storelike = Store | Caller | StoreContext
 

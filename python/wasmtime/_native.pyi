@@ -72,6 +72,7 @@ __all__ = [
     "SharedMemory",
     "Tag",
     "Frame",
+    "VERSION",
     "WASMTIME_VERSION",
     "ExtismCompiled",
     "ExtismPlugin",
@@ -84,6 +85,7 @@ _AsExtern: TypeAlias = Func | Table | Memory | SharedMemory | Global | Tag
 _AsExternType: TypeAlias = FuncType | TableType | MemoryType | GlobalType | TagType
 _Path: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
+VERSION: str
 WASMTIME_VERSION: str
 """Version of the Wasmtime crate this module was built with, e.g. ``"48.0.8"``."""
 
