@@ -75,10 +75,7 @@ impl PyFunc {
         let args = params.iter().zip(&sig.params).map(|(p, t)| val::to_val(&p, t, &mut resources)).collect::<PyResult<Vec<_>>>();
         let args = match args {
             Ok(args) => args,
-            Err(e) => {
-                resources.restore();
-                return Err(e);
-            }
+            Err(e) => return Err(resources.undo(py, e)),
         };
         let mut results = vec![Val::Bool(false); usize::from(sig.result.is_some())];
         let func = self.func;
@@ -86,10 +83,7 @@ impl PyFunc {
         let outcome = entered.and_then(|_entered| store.run(py, move |mut cx| func.call(&mut cx, &args, &mut results).map(|()| results)));
         let outcome = match outcome {
             Ok(outcome) => outcome,
-            Err(e) => {
-                resources.restore();
-                return Err(e);
-            }
+            Err(e) => return Err(resources.undo(py, e)),
         };
         resources.finish(py)?;
         let results = outcome.map_err(call_error)?;

@@ -401,10 +401,7 @@ fn host_call(
             None => Err(wasmtime_error("callback produced results when it shouldn't")),
             Some(t) => match val::to_val(&out, t, &mut resources) {
                 Ok(v) => Ok(Some(v)),
-                Err(e) => {
-                    resources.restore();
-                    Err(e)
-                }
+                Err(e) => Err(resources.undo(py, e)),
             },
         }
     })?;

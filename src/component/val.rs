@@ -383,7 +383,7 @@ fn mismatch(ty: &Type) -> PyErr {
 /// The store side of converting values, and the resource handles a conversion touched.
 ///
 /// * An `own` argument takes its `ResourceAny` handle (ownership moves into the call); if the
-///   conversion fails before the call, [`Resources::restore`] gives the handles back.
+///   conversion fails before the call, [`Resources::undo`] gives the handles back.
 /// * A `ResourceHost` argument enters the store as a new host-table entry; [`Resources::finish`]
 ///   removes the entries the call did not consume.
 /// * A `borrow` lent to a host function must end with that function: `finish` drops the ones
@@ -432,10 +432,15 @@ impl<'a, 'py> Resources<'a, 'py> {
         Ok(handle.into_any())
     }
 
-    /// Gives back the handles this conversion took: it failed, so nothing moved.
-    pub fn restore(self) {
-        for (any, handle) in self.taken {
+    /// Undoes a conversion that failed before its call ran (`err` says why, and is returned):
+    /// gives back the handles it took and removes the host entries it made.
+    pub fn undo(mut self, py: Python<'_>, err: PyErr) -> PyErr {
+        for (any, handle) in self.taken.drain(..) {
             any.get().restore(handle);
+        }
+        match self.finish(py) {
+            Ok(()) => err,
+            Err(e) => e,
         }
     }
 

@@ -400,7 +400,7 @@ impl PyStore {
     }
 }
 
-/// Marks a store idle again when dropped (if it was marked busy for this use).
+/// Marks a store idle again when dropped (if [`Shared::occupy`] marked it busy).
 struct Idle<'a>(&'a AtomicU64, bool);
 
 impl Drop for Idle<'_> {
@@ -417,15 +417,21 @@ impl Shared {
     /// (an externref payload's `__del__` when wasmtime collects garbage), and such code must
     /// find the store in use rather than close or re-enter it under wasmtime's feet.
     fn with_ctx<R>(&self, ctx: Ctx, f: impl FnOnce(StoreContextMut<'_, StoreData>) -> R) -> R {
-        let outermost = matches!(ctx, Ctx::Store(_));
-        if outermost {
-            self.busy.store(thread_token(), Ordering::Relaxed);
-        }
-        let _idle = Idle(&self.busy, outermost);
+        let _idle = self.occupy(&ctx);
         // SAFETY: `ctx` was checked to be usable by this thread now (idle, or the innermost
         // callback of this thread); the context does not outlive `f`, and any Python code that
         // runs meanwhile finds the store busy, so no other reference is made.
         f(unsafe { ctx.context() })
+    }
+
+    /// Marks an idle store (`ctx` is the store itself, not a callback's) busy for this thread
+    /// until the guard is dropped.
+    fn occupy(&self, ctx: &Ctx) -> Idle<'_> {
+        let outermost = matches!(ctx, Ctx::Store(_));
+        if outermost {
+            self.busy.store(thread_token(), Ordering::Relaxed);
+        }
+        Idle(&self.busy, outermost)
     }
 
     /// The innermost running host callback's `Caller`, if this thread is the one running wasm.
@@ -519,10 +525,7 @@ impl StoreRef<'_> {
         let ctx = self.ctx(py)?;
         let shared = self.shared();
         let outermost = matches!(ctx, Ctx::Store(_));
-        if outermost {
-            shared.busy.store(thread_token(), Ordering::Relaxed);
-        }
-        let _idle = Idle(&shared.busy, outermost);
+        let _idle = shared.occupy(&ctx);
         let stack = shared.engine.max_wasm_stack;
         Ok(py.detach(move || {
             // SAFETY: the store is marked busy for this thread (or we run inside a host callback

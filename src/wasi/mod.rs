@@ -16,7 +16,11 @@ use crate::core::store::StoreData;
 /// The WASI context of a store. A store that was never given one gets an empty context (no
 /// arguments, environment or preopens; stdin empty, output discarded) rather than an abort.
 pub fn context(data: &mut StoreData) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
-    data.wasi.get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
+    or_empty(&mut data.wasi)
+}
+
+fn or_empty(wasi: &mut Option<wasmtime_wasi::p1::WasiP1Ctx>) -> &mut wasmtime_wasi::p1::WasiP1Ctx {
+    wasi.get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1())
 }
 
 impl WasiView for StoreData {
@@ -30,7 +34,6 @@ impl WasiHttpView for StoreData {
         // Instantiation refuses wasi:http components in a store without `set_wasi_http`, so the
         // fallback is never used; it keeps this infallible.
         let http = self.wasi_http.get_or_insert_with(WasiHttpCtx::new);
-        let wasi = self.wasi.get_or_insert_with(|| wasmtime_wasi::WasiCtxBuilder::new().build_p1());
-        WasiHttpCtxView { ctx: http, table: wasi.ctx().table, hooks: wasmtime_wasi_http::default_hooks() }
+        WasiHttpCtxView { ctx: http, table: or_empty(&mut self.wasi).ctx().table, hooks: wasmtime_wasi_http::default_hooks() }
     }
 }
