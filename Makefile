@@ -1,8 +1,9 @@
 # One command surface for wasmbridge: CI (.ci/run) and the README call these targets.
 #
 #   make build   compile the extension into .venv (release profile, incremental: ~2.5 s rebuilds)
-#   make test    build, then pytest + cargo test + stubtest: the whole suite
+#   make test    build, then pytest + cargo test + stubtest + docs: the whole suite
 #   make lint    cargo clippy -D warnings and ruff
+#   make docs    the HTML docs (guides + API reference from the stubs) in docs/_build/html
 #   make bench   benchmarks against the reference packages (on demand, never in `test`)
 #   make dist    optimized wheels (dist profile: fat LTO, one codegen unit)
 
@@ -18,13 +19,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: venv build test lint bench dist clean
+.PHONY: venv build test lint docs bench dist clean
 
 venv: $(VENV_STAMP)
 
 $(VENV_STAMP):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install maturin pytest pytest-timeout mypy ruff hypothesis numpy
+	$(VENV)/bin/pip install maturin pytest pytest-timeout mypy ruff hypothesis numpy \
+		sphinx sphinx-autoapi myst-parser "dask[distributed]"
 	touch $@
 
 build: venv
@@ -39,11 +41,18 @@ test: build
 	PYO3_PYTHON=$(CURDIR)/$(PY) LD_LIBRARY_PATH="$(PY_LIBDIR)$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}" \
 		cargo test --release
 	$(PY) -m mypy.stubtest wasmtime --allowlist tests/stubtest_allowlist.txt
+	$(MAKE) docs
 
 lint: venv
 	PYO3_PYTHON=$(CURDIR)/$(PY) cargo clippy --release -- -D warnings
 	$(VENV)/bin/ruff check python tests bench examples fuzz
 	$(VENV)/bin/ruff format --check python tests bench examples fuzz
+
+# The API pages come from the sources and stubs (read, not imported), so this needs no build.
+# Warnings are errors: a broken cross-reference or docstring markup fails the test run.
+docs: venv
+	rm -rf docs/_build
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: build
 	$(PY) bench/bench.py

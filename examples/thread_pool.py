@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 
 ENGINE = Engine()
 # Compiled once, instantiated in as many stores as needed.
-MODULE = Module.from_file(ENGINE, HERE / "thread_pool.wat")
+MODULE = Module.from_file(ENGINE, HERE / "primes.wat")
 
 LIMIT = 2_000_000
 CHUNKS = 8

@@ -32,10 +32,14 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
         let _ = MAIN_THREAD.set(crate::core::thread_token());
     }
     m.add_function(wrap_pyfunction!(module::wat2wasm, m)?)?;
+    m.add_function(wrap_pyfunction!(module::_unpickle_module, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::_unpickle_engine, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::component::component::_unpickle_component, m)?)?;
     m.add_function(wrap_pyfunction!(extism::log::extism_log_setup, m)?)?;
     m.add_function(wrap_pyfunction!(extism::log::extism_log_drain, m)?)?;
     m.add_class::<config::PyConfig>()?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<crate::core::cancel_scope::PyCancelScope>()?;
     m.add_class::<store::PyStore>()?;
     m.add_class::<caller::PyCaller>()?;
     m.add_class::<caller::PyStoreContext>()?;

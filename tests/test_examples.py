@@ -4,6 +4,7 @@ Each script runs in a child process from a different working directory (they fin
 files next to themselves), and its whole stdout must match.
 """
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,30 @@ def lines(*text: str) -> str:
                 "primes in [1,500,000, 1,750,000): 17,453",
                 "primes in [1,750,000, 2,000,000): 17,325",
                 "total primes below 2,000,000: 148,933",
+            ),
+        ),
+        (
+            "process_pool.py",
+            lines(
+                "primes below 200000, by chunk of 50000: [5133, 4459, 4256, 4136], total 17984",
+                "['Welcome, ada!', 'Welcome, grace!']",
+            ),
+        ),
+        (
+            "async_calls.py",
+            lines(
+                "primes below 1000000: 78498; from 1000000 to 2000000: 70435",
+                "the event loop kept running meanwhile: True",
+                "timed out; the wasm was stopped",
+                "the store is free again: 25 primes below 100",
+            ),
+        ),
+        pytest.param(
+            "dask_cluster.py",
+            "primes below 200000, by chunk of 50000: [5133, 4459, 4256, 4136], total 17984",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("distributed") is None,
+                reason="needs dask[distributed] (installed by `make venv`)",
             ),
         ),
     ],

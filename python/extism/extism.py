@@ -7,9 +7,9 @@ and host functions (`Function`, the `host_fn` decorator and its inference from a
 
 Host-function plumbing: every `Function` becomes a native tuple
 `(namespace, name, param_codes, result_codes, dispatch)`. When wasm calls the import, the runtime
-calls `dispatch(caller, args)`, which wraps the arguments in `Val`s, calls the function's `f` as
-`f(current_plugin, params, results, *user_data)` and hands back one value per declared result. An
-exception raised on the way stops the guest and comes out of `Plugin.call` as is.
+calls `dispatch(caller, args)`, which wraps the arguments in `Val` objects, calls the function's
+`f` as `f(current_plugin, params, results, *user_data)` and hands back one value per declared
+result. An exception raised on the way stops the guest and comes out of `Plugin.call` as is.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import operator
 import os
 import pickle
+import sys
 import threading
 import typing
 import uuid
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Self
 
-from wasmtime import _native
+from wasmtime import _async, _native
 
 __all__ = [
     "Plugin",
@@ -102,8 +103,8 @@ def _valtype(t: ValType | int) -> ValType:
 class Val:
     """A wasm value with its type: `.t` (a `ValType`) and `.value` (an int or a float).
 
-    Host functions receive their parameters as `Val`s, and set `.value` on the pre-filled result
-    `Val`s (or replace them with `Val`s of the declared type).
+    Host functions receive their parameters as `Val` objects, and set `.value` on the pre-filled
+    result `Val` objects (or replace them with `Val` objects of the declared type).
     """
 
     def __init__(self, t: ValType, v: Any) -> None:
@@ -357,10 +358,10 @@ class Function:
 
     `Function(namespace, name, args, returns, f, *user_data)`; the older form without the
     namespace, `Function(name, args, returns, f, *user_data)`, is accepted too (recognised by the
-    list in second position). `args` and `returns` are lists of `ValType`s, kept as int codes in
-    `.args` and `.returns`; a `None` namespace means `extism:host/user`. When wasm calls the
-    import, `f(current_plugin, params, results, *user_data)` runs with the parameters as `Val`s
-    and the results pre-filled as `Val(type, 0)`; it sets each result's `.value`.
+    list in second position). `args` and `returns` are lists of `ValType` members, kept as int
+    codes in `.args` and `.returns`; a `None` namespace means `extism:host/user`. When wasm calls
+    the import, `f(current_plugin, params, results, *user_data)` runs with the parameters as `Val`
+    objects and the results pre-filled as `Val(type, 0)`; it sets each result's `.value`.
     """
 
     def __init__(
@@ -397,6 +398,31 @@ class Function:
         namespace = "extism:host/user" if self.namespace is None else self.namespace
         return f"<extism.Function {namespace}::{self.name}>"
 
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        # A decorated module-level host function pickles by name, as plain functions do: the
+        # receiving process imports its module, which defines it again. (The decorated function
+        # itself cannot be pickled by name: its name now refers to this object.)
+        if _importable_as(self) is not None:
+            return str(self.__qualname__)  # type: ignore[attr-defined]
+        return self._reduce_by_value()
+
+    def _reduce_by_value(self) -> tuple[Any, ...]:
+        return (
+            Function,
+            (self.namespace, self.name, self.args, self.returns, self.f, *self.user_data),
+        )
+
+
+def _importable_as(obj: Any) -> str | None:
+    """`module:qualname` if that name finds `obj` itself, else None."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<locals>" in qualname:
+        return None
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return f"{module}:{qualname}" if found is obj else None
+
 
 def _copy_metadata(wrapper: Any, f: Any) -> None:
     # Name, docstring and `__wrapped__` of the decorated function, but not its `__dict__`, which
@@ -423,10 +449,15 @@ class ExplicitFunction(Function):
         user_data: Any = None,
     ) -> None:
         super().__init__(namespace, name, args, returns, f, *_user_data(user_data))
+        self._user_data_arg = user_data
         _copy_metadata(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.f(*args, **kwargs)
+
+    def _reduce_by_value(self) -> tuple[Any, ...]:
+        args = (self.namespace, self.name, self.args, self.returns, self.f, self._user_data_arg)
+        return (ExplicitFunction, args)
 
 
 class TypeInferredFunction(Function):
@@ -459,10 +490,15 @@ class TypeInferredFunction(Function):
 
         super().__init__(namespace, name, params, result.types, adapter, *_user_data(user_data))
         self._func = f
+        self._user_data_arg = user_data
         _copy_metadata(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._func(*args, **kwargs)
+
+    def _reduce_by_value(self) -> tuple[Any, ...]:
+        args = (self.namespace, self.name, self._func, self._user_data_arg)
+        return (TypeInferredFunction, args)
 
 
 # -- inference from annotations (host_fn without a signature) -------------------------------------
@@ -497,7 +533,7 @@ def _decode_pickle(plugin: CurrentPlugin, val: Val) -> Any:
 @dataclass(frozen=True)
 class _Encoding:
     """How a Python return value becomes wasm results: the result types and a writer that fills
-    that many result `Val`s from the value."""
+    that many result `Val` objects from the value."""
 
     types: tuple[ValType, ...]
     write: Callable[[CurrentPlugin, Sequence[Val], Any], None]
@@ -863,7 +899,7 @@ def _link_list(functions: Iterable[Function] | None) -> list[tuple[Any, ...]]:
 
 
 class CompiledPlugin:
-    """A compiled plugin, from which many `Plugin`s can be made cheaply.
+    """A compiled plugin, from which many `Plugin` objects can be made cheaply.
 
     `plugin` is what `Plugin` accepts: a manifest (dict, or JSON/TOML text), wasm or WAT (bytes
     or text), or the path of a file holding one of those. `functions` (default: every `host_fn`
@@ -875,6 +911,12 @@ class CompiledPlugin:
 
     `del compiled` (or `compiled.__del__()`) releases it and sets `.pointer` to -1; plugins made
     from it keep working.
+
+    Extension: it pickles, as its manifest settings, each module's compiled code and its host
+    functions, so it can be sent to process-pool or cluster workers, which then skip compiling.
+    Host functions pickle like functions (module-level ones by name, so the worker must be able
+    to import their module). Unpickling checks that the code was compiled by the same wasmtime
+    release and settings; like any pickle, unpickle only trusted data.
     """
 
     pointer: int = -1
@@ -890,14 +932,39 @@ class CompiledPlugin:
     ) -> None:
         source = _source(plugin)
         self.functions = functions
+        self._linked = list(functions or ())
+        self._options = (bool(wasi), fuel_limit, bool(http_response_headers))
         self._impl = _native.ExtismCompiled(
-            source, bool(wasi), _link_list(functions), fuel_limit, bool(http_response_headers)
+            source, bool(wasi), _link_list(self._linked), fuel_limit, bool(http_response_headers)
         )
         self.pointer = next(_handles)
 
     def __del__(self) -> None:
         self._impl = None
         self.pointer = -1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._impl is None:
+            raise TypeError("cannot pickle a closed CompiledPlugin")
+        return (_unpickle_compiled_plugin, (self._impl.artifacts(), self._linked, *self._options))
+
+
+def _unpickle_compiled_plugin(
+    artifacts: Any,
+    functions: list[Function],
+    wasi: bool,
+    fuel_limit: int | None,
+    http_response_headers: bool,
+) -> CompiledPlugin:
+    compiled = CompiledPlugin.__new__(CompiledPlugin)
+    compiled.functions = functions
+    compiled._linked = functions
+    compiled._options = (wasi, fuel_limit, http_response_headers)
+    compiled._impl = _native.ExtismCompiled.restore(
+        artifacts, wasi, _link_list(functions), fuel_limit, http_response_headers
+    )
+    compiled.pointer = next(_handles)
+    return compiled
 
 
 class CancelHandle:
@@ -928,6 +995,9 @@ class Plugin:
 
     Use it as a context manager or `del` it to free it: `.plugin` becomes -1, `.compiled_plugin`
     `None`, and further calls raise `TypeError("plugin is closed")`.
+
+    Extension: a plugin pickles as its `CompiledPlugin` and `config`; unpickling makes a fresh
+    plugin from them (a new id, and none of the variables or memory of the original).
     """
 
     plugin: int = -1
@@ -953,6 +1023,7 @@ class Plugin:
             raise TypeError("compiled plugin is closed")
         self.compiled_plugin = compiled
         self._owns_compiled_plugin = owned
+        self._config = config
         self._impl = _native.ExtismPlugin(compiled._impl, config)
         self._id = uuid.UUID(self._impl.id)
         self.plugin = next(_handles)
@@ -1000,11 +1071,32 @@ class Plugin:
             raise TypeError("plugin is closed")
         return impl.call(function_name, data, None if parse is _as_bytes else parse, host_context)
 
+    async def call_async(
+        self,
+        function_name: str | bytes,
+        data: str | bytes | bytearray | memoryview,
+        parse: Callable[[bytes], Any] | None = _as_bytes,
+        host_context: Any = None,
+    ) -> Any:
+        """Extension: `call` on a worker thread (the running loop's default executor), so the
+        event loop stays free while the plugin runs.
+
+        Cancelling the awaiting task stops the plugin's wasm at its next epoch tick (within a few
+        milliseconds; a host function running then finishes first), and the task ends with
+        `CancelledError` once the plugin is idle again. Failures raise as from `call`.
+        """
+        return await _async.call(self.call, function_name, data, parse, host_context)
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.__del__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._impl is None or self.compiled_plugin is None:
+            raise TypeError("cannot pickle a closed plugin")
+        return (Plugin, (self.compiled_plugin, False, self._config))
 
     def __del__(self) -> None:
         if self._impl is not None:

@@ -19,7 +19,7 @@ Conventions used below:
 
 import ctypes
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, NoReturn, Self, TypeAlias, final
 
@@ -78,6 +78,10 @@ __all__ = [
     "ExtismPlugin",
     "ExtismCaller",
     "ExtismCancelHandle",
+    "CancelScope",
+    "_unpickle_engine",
+    "_unpickle_module",
+    "_unpickle_component",
 ]
 
 _Storelike: TypeAlias = Store | Caller | StoreContext
@@ -88,6 +92,20 @@ _Path: TypeAlias = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 VERSION: str
 WASMTIME_VERSION: str
 """Version of the Wasmtime crate this module was built with, e.g. ``"48.0.8"``."""
+
+_Recipe: TypeAlias = tuple[tuple[str, bool, tuple[Any, ...]], ...]
+
+def _unpickle_engine(format: int, version: str, recipe: _Recipe) -> Engine:
+    """``pickle`` support: an engine made with the settings of ``recipe`` (shared with every
+    other artifact unpickled with the same settings in this process while it lives). Raises
+    ``WasmtimeError`` for a pickle of another wasmtime release."""
+
+def _unpickle_module(format: int, version: str, recipe: _Recipe, code: bytes) -> Module:
+    """``pickle`` support: the module of ``Module.__reduce__``. Loads native code: unpickle only
+    trusted data, as with any pickle."""
+
+def _unpickle_component(format: int, version: str, recipe: _Recipe, code: bytes) -> Component:
+    """``pickle`` support: the component of ``Component.__reduce__``; trusted data only."""
 
 def wat2wasm(wat: str | bytes) -> bytearray:
     """Translate WebAssembly text (WAT) into the binary format.
@@ -420,6 +438,9 @@ class Engine:
         function, while wasm is running."""
     def is_pulley(self) -> bool:
         """Whether this engine runs code on the Pulley interpreter instead of native code."""
+    def __reduce__(self) -> tuple[Callable[..., Engine], tuple[Any, ...]]:
+        """Extension: an engine pickles as the settings made on its ``Config``; unpickling makes
+        an engine with the same settings (one per process and settings)."""
 
 @final
 class Store:
@@ -546,6 +567,17 @@ class Module:
     @property
     def exports(self) -> list[ExportType]:
         """The module's exports, in declaration order."""
+    @property
+    def engine(self) -> Engine:
+        """Extension: the engine the module was compiled for, so ``Store(module.engine)`` makes
+        a store that can instantiate it."""
+    def __reduce__(self) -> tuple[Callable[..., Module], tuple[Any, ...]]:
+        """Extension: a module pickles as its compiled code plus its engine's settings, for
+        process pools and cluster workers. Unpickling gives a module whose ``engine`` has those
+        settings (one engine per process and settings), without compiling again; it raises
+        ``WasmtimeError`` when the code does not fit this process (another wasmtime release,
+        CPU features or settings). Like any pickle, unpickle only trusted data: the code runs
+        as native code."""
 
 @final
 class ImportType:
@@ -844,6 +876,15 @@ class Func:
     def __call__(self, store: _Storelike, *params: Any) -> Any:
         """Call the function. The GIL is released while wasm runs. A wrong argument count
         raises ``WasmtimeError``, a value of the wrong type ``TypeError``, a trap ``Trap``."""
+    def call_async(self, store: Store, *params: Any) -> Coroutine[Any, Any, Any]:
+        """Extension: ``await func.call_async(store, *params)`` makes the same call on a worker
+        thread (the running loop's default executor), so the event loop stays responsive.
+
+        Cancelling the awaiting task stops the wasm at its next epoch tick (within a few
+        milliseconds; a host function running at that moment finishes first), and the task
+        ends with ``CancelledError`` once the store is idle again. A store runs one call at a
+        time: a second concurrent call on the same store raises ``WasmtimeError``.
+        """
 
 @final
 class MemoryBuffer:
@@ -1211,6 +1252,23 @@ class WasiConfig:
 # Extism runtime (used by the `extism` package; errors are `extism.extism.Error`)
 # ---------------------------------------------------------------------------------------------
 
+_ExtismArtifacts: TypeAlias = tuple[int, str, str, list[tuple[str, bytes]]]
+
+@final
+class CancelScope:
+    """Cancellation of the wasm one call runs on one thread (behind ``call_async``)."""
+
+    def __new__(cls) -> Self: ...
+    def run(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``f(*args, **kwargs)`` inside the scope: wasm it runs on this thread traps with an
+        interrupt at the next epoch tick after ``cancel()``. Raises ``WasmtimeError`` without
+        calling ``f`` if the scope is cancelled already."""
+    def cancel(self) -> None:
+        """Stop the call running in the scope; idempotent, callable from any thread."""
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel()`` was called."""
+
 @final
 class ExtismCompiled:
     """A compiled Extism plugin: parsed manifest, compiled modules, WASI flag, host functions.
@@ -1232,6 +1290,20 @@ class ExtismCompiled:
         fuel_limit: int | None = None,
         http_response_headers: bool = False,
     ) -> Self: ...
+    @staticmethod
+    def restore(
+        artifacts: _ExtismArtifacts,
+        wasi: bool,
+        functions: list[Any],
+        fuel_limit: int | None = None,
+        http_response_headers: bool = False,
+    ) -> ExtismCompiled:
+        """The plugin ``artifacts()`` describes (maybe from another process): its modules are
+        loaded, not compiled. Raises ``extism.Error("cannot unpickle CompiledPlugin: ...")``
+        when they do not fit this process (another wasmtime release, CPU features)."""
+    def artifacts(self) -> _ExtismArtifacts:
+        """What a pickle carries: ``(format, wasmtime version, manifest settings as JSON,
+        [(module name, compiled code)])``."""
     @property
     def wasi(self) -> bool:
         """Whether plugins get WASI preview 1."""
@@ -1325,6 +1397,11 @@ class Component:
     def deserialize_file(engine: Engine, path: str) -> Component:
         """Unsafe by contract, like ``deserialize``."""
     def serialize(self) -> bytearray: ...
+    @property
+    def engine(self) -> Engine:
+        """Extension: the engine the component was compiled for (see ``Module.engine``)."""
+    def __reduce__(self) -> tuple[Callable[..., Component], tuple[Any, ...]]:
+        """Extension: pickles as compiled code plus engine settings, like ``Module``."""
     def get_export_index(
         self, name: str, instance: ExportIndex | None = None
     ) -> ExportIndex | None: ...
@@ -1403,6 +1480,9 @@ class ComponentFunc:
     def __new__(cls) -> Self: ...
     def type(self, store: Store | StoreContext | Caller) -> ComponentFuncType: ...
     def __call__(self, store: Store | StoreContext | Caller, *params: Any) -> Any: ...
+    def call_async(self, store: Store, *params: Any) -> Coroutine[Any, Any, Any]:
+        """Extension: the call on a worker thread, awaitable and cancellable, as
+        ``wasmtime.Func.call_async``."""
     def post_return(self, store: Store | StoreContext | Caller) -> None: ...
 
 @final

@@ -1,4 +1,9 @@
 //! `Component` (compiled component, shareable across stores of one engine) and `ExportIndex`.
+//!
+//! Like a `Module`, a component remembers its engine, and pickles as serialized code plus that
+//! engine's settings (see `core/engine.rs`).
+
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
@@ -6,13 +11,14 @@ use pyo3::types::{PyByteArray, PyBytes};
 use crate::component::no_constructor;
 use crate::component::types::PyComponentType;
 use crate::core::Closable;
-use crate::core::engine::PyEngine;
+use crate::core::engine::{self, EngineState, PyEngine};
 use crate::core::module::{file_bytes, source_bytes};
-use crate::errors::{self, type_error};
+use crate::errors::{self, type_error, wasmtime_error};
 
 #[pyclass(frozen, weakref, module = "wasmtime.component", name = "Component")]
 pub struct PyComponent {
     component: Closable<wasmtime::component::Component>,
+    engine: Arc<EngineState>,
 }
 
 impl PyComponent {
@@ -25,14 +31,14 @@ impl PyComponent {
         obj.cast::<PyComponent>().map_err(|_| type_error("expected a `Component`"))?.get().component()
     }
 
-    fn wrap(component: wasmtime::component::Component) -> Self {
-        PyComponent { component: Closable::new(component) }
+    fn wrap(component: wasmtime::component::Component, engine: Arc<EngineState>) -> Self {
+        PyComponent { component: Closable::new(component), engine }
     }
 
     fn compile(py: Python<'_>, engine: &Bound<'_, PyAny>, bytes: Vec<u8>) -> PyResult<Self> {
         let engine = PyEngine::extract(engine)?;
         py.detach(|| wasmtime::component::Component::from_binary(&engine.engine, &bytes))
-            .map(Self::wrap)
+            .map(|c| Self::wrap(c, engine.clone()))
             .map_err(errors::from_wasmtime)
     }
 }
@@ -65,7 +71,7 @@ impl PyComponent {
         // SAFETY: unsafe by contract (documented): the caller vouches for the bytes; wasmtime
         // still checks the version and the engine's settings.
         py.detach(|| unsafe { wasmtime::component::Component::deserialize(&engine.engine, &bytes) })
-            .map(Self::wrap)
+            .map(|c| Self::wrap(c, engine.clone()))
             .map_err(errors::from_wasmtime)
     }
 
@@ -76,7 +82,7 @@ impl PyComponent {
         let engine = PyEngine::extract(engine)?;
         // SAFETY: as in `deserialize`.
         py.detach(|| unsafe { wasmtime::component::Component::deserialize_file(&engine.engine, &path) })
-            .map(Self::wrap)
+            .map(|c| Self::wrap(c, engine.clone()))
             .map_err(errors::from_wasmtime)
     }
 
@@ -100,6 +106,20 @@ impl PyComponent {
         Ok(PyComponentType { ty: self.component()?.component_type() })
     }
 
+    /// Extension: the engine this component was compiled for (see `Module.engine`).
+    #[getter]
+    fn engine(&self) -> PyEngine {
+        PyEngine::from_state(self.engine.clone())
+    }
+
+    /// Pickles as the serialized code plus the engine's settings.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
+        let component = self.component()?;
+        let code = py.detach(|| component.serialize()).map_err(errors::from_wasmtime)?;
+        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_component")?;
+        Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
+    }
+
     fn close(&self) {
         self.component.close();
     }
@@ -112,6 +132,19 @@ impl PyComponent {
     fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) {
         self.close();
     }
+}
+
+/// `pickle` support: the `Component` of `Component.__reduce__` (trusted data only, as with
+/// any pickle: this loads native code).
+#[pyfunction]
+pub fn _unpickle_component(py: Python<'_>, format: u32, version: &str, recipe: &Bound<'_, PyAny>, code: &[u8]) -> PyResult<PyComponent> {
+    let engine = engine::unpickle_engine(py, "Component", format, version, recipe)?;
+    // SAFETY: the bytes come from `Component.__reduce__` (pickles are trusted data by Python's
+    // contract); wasmtime checks that they were compiled for this engine's settings.
+    let component = py
+        .detach(|| unsafe { wasmtime::component::Component::deserialize(&engine.engine, code) })
+        .map_err(|e| wasmtime_error(format!("cannot unpickle Component: {}", e.root_cause())))?;
+    Ok(PyComponent::wrap(component, engine))
 }
 
 /// Where an export sits in a component, for fast lookups (`Component.get_export_index`).

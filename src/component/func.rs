@@ -56,6 +56,13 @@ impl PyFunc {
         Ok(PyFuncType { ty: store.with(py, |cx| self.func.ty(&cx))? })
     }
 
+    /// Extension: an awaitable that makes the same call on a worker thread (see `Func.call_async`
+    /// of the core API).
+    #[pyo3(signature = (store, *params))]
+    fn call_async<'py>(slf: &Bound<'py, Self>, store: &Bound<'py, PyAny>, params: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        crate::core::call_async(slf, store, params)
+    }
+
     /// Calls the function with Python values; returns its result converted, or None.
     #[pyo3(signature = (store, *params))]
     fn __call__(&self, py: Python<'_>, store: &Bound<'_, PyAny>, params: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {

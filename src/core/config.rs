@@ -4,12 +4,17 @@
 //! engine it makes: whether the *user* asked for epoch interruption (we always compile epoch
 //! checks in, so that Ctrl-C and cancellation can stop running wasm; see `engine.rs`) and the
 //! wasm stack limit (checked against the thread's stack before entering wasm; see `store.rs`).
+//!
+//! Every setting that succeeds is also written down as a [`Step`]. The steps are the engine's
+//! *recipe*: pickling a `Module`, `Component` or `Engine` carries it, and unpickling replays it
+//! on a new `Config` in the receiving process (`engine.rs`), so compiled code travels with the
+//! exact settings it was compiled for.
 
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyString};
+use pyo3::types::{PyBool, PyDict, PyString, PyTuple};
 
 use crate::errors::{self, wasmtime_error};
 
@@ -23,6 +28,76 @@ pub struct ConfigState {
     /// memory may move it, which zero-copy views must prevent (see `StoreData`'s limiter).
     pub memory_reservation: u64,
     pub memory_may_move: bool,
+    /// The settings made, in order; see the module docs.
+    pub recipe: Vec<Step>,
+}
+
+/// The value given to one setting, in a form that outlives the Python objects.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Arg {
+    Bool(bool),
+    Int(u64),
+    Str(String),
+    /// `pooling_allocator`'s dict of limits.
+    Limits(Vec<(String, u64)>),
+}
+
+/// One successful setting: a property assignment, or a method call (`call`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    pub name: &'static str,
+    pub call: bool,
+    pub args: Vec<Arg>,
+}
+
+impl<'py> IntoPyObject<'py> for &Arg {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self {
+            Arg::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+            Arg::Int(i) => i.into_pyobject(py)?.into_any(),
+            Arg::Str(s) => PyString::new(py, s).into_any(),
+            Arg::Limits(limits) => {
+                let dict = PyDict::new(py);
+                for (k, v) in limits {
+                    dict.set_item(k, v)?;
+                }
+                dict.into_any()
+            }
+        })
+    }
+}
+
+/// The recipe as plain Python data: `((name, is_call, (args...)), ...)`, for pickles.
+pub fn recipe_to_py<'py>(py: Python<'py>, recipe: &[Step]) -> PyResult<Bound<'py, PyTuple>> {
+    let steps = recipe
+        .iter()
+        .map(|s| Ok((s.name, s.call, PyTuple::new(py, &s.args)?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, steps)
+}
+
+/// A `Config` with the steps of a pickled recipe replayed through the usual setters, so each
+/// value is checked as if the user had set it; `recipe_to_py` of the result equals `recipe`.
+pub fn config_from_recipe<'py>(py: Python<'py>, recipe: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyConfig>> {
+    let config = Bound::new(py, PyConfig::new())?;
+    let bad = || wasmtime_error("cannot unpickle: malformed engine settings");
+    for step in recipe.try_iter().map_err(|_| bad())? {
+        let (name, call, args): (String, bool, Bound<'py, PyTuple>) = step?.extract().map_err(|_| bad())?;
+        // Setters are write-only properties, found on the class like the methods.
+        if !config.get_type().hasattr(name.as_str())? {
+            return Err(wasmtime_error(format!("cannot unpickle: unknown engine setting {name:?}")));
+        }
+        if call {
+            config.call_method1(name.as_str(), args)?;
+        } else {
+            config.setattr(name.as_str(), args.get_item(0).map_err(|_| bad())?)?;
+        }
+    }
+    Ok(config)
 }
 
 impl Default for ConfigState {
@@ -33,7 +108,14 @@ impl Default for ConfigState {
         // task per call (~5x faster), and async component features are refused at compile time.
         config.concurrency_support(false);
         // wasmtime's defaults on 64-bit hosts: 4 GiB reserved per memory, moving allowed.
-        ConfigState { config, user_epochs: false, max_wasm_stack: 512 * 1024, memory_reservation: 1 << 32, memory_may_move: true }
+        ConfigState {
+            config,
+            user_epochs: false,
+            max_wasm_stack: 512 * 1024,
+            memory_reservation: 1 << 32,
+            memory_may_move: true,
+            recipe: Vec::new(),
+        }
     }
 }
 
@@ -49,6 +131,19 @@ impl PyConfig {
             Some(state) => f(state),
             None => Err(errors::closed()),
         }
+    }
+
+    /// Applies one setting and, once it succeeded, records it in the recipe.
+    fn set(&self, name: &'static str, arg: Arg, f: impl FnOnce(&mut ConfigState) -> PyResult<()>) -> PyResult<()> {
+        self.step(Step { name, call: false, args: vec![arg] }, f)
+    }
+
+    fn step(&self, step: Step, f: impl FnOnce(&mut ConfigState) -> PyResult<()>) -> PyResult<()> {
+        self.with(|s| {
+            f(s)?;
+            s.recipe.push(step);
+            Ok(())
+        })
     }
 
     /// Consumes the config (`Engine(config)`); a second use raises `ValueError`.
@@ -84,7 +179,7 @@ macro_rules! config_methods {
                 #[setter($prop)]
                 fn $prop(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
                     let enable = expect_bool(value)?;
-                    self.with(|s| { s.config.$method(enable); Ok(()) })
+                    self.set(stringify!($prop), Arg::Bool(enable), |s| { s.config.$method(enable); Ok(()) })
                 }
             )*
             $($extra)*
@@ -132,7 +227,7 @@ config_methods! {
     #[setter]
     fn set_epoch_interruption(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let enable = value.is_truthy()?;
-        self.with(|s| {
+        self.set("epoch_interruption", Arg::Bool(enable), |s| {
             s.user_epochs = enable;
             Ok(())
         })
@@ -144,7 +239,7 @@ config_methods! {
     #[setter]
     fn set_concurrency_support(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let enable = expect_bool(value)?;
-        self.with(|s| { s.config.concurrency_support(enable); Ok(()) })
+        self.set("concurrency_support", Arg::Bool(enable), |s| { s.config.concurrency_support(enable); Ok(()) })
     }
 
     /// Extension: the component model's async features; turning them on turns on
@@ -152,7 +247,7 @@ config_methods! {
     #[setter]
     fn set_wasm_component_model_async(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let enable = expect_bool(value)?;
-        self.with(|s| {
+        self.set("wasm_component_model_async", Arg::Bool(enable), |s| {
             if enable {
                 s.config.concurrency_support(true);
             }
@@ -164,7 +259,7 @@ config_methods! {
     #[setter]
     fn set_memory_may_move(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let enable = expect_bool(value)?;
-        self.with(|s| {
+        self.set("memory_may_move", Arg::Bool(enable), |s| {
             s.config.memory_may_move(enable);
             s.memory_may_move = enable;
             Ok(())
@@ -174,7 +269,7 @@ config_methods! {
     #[setter]
     fn set_max_wasm_stack(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let size: usize = expect_int(value)?;
-        self.with(|s| {
+        self.set("max_wasm_stack", Arg::Int(size as u64), |s| {
             s.config.max_wasm_stack(size);
             s.max_wasm_stack = size;
             Ok(())
@@ -184,7 +279,7 @@ config_methods! {
     #[setter]
     fn set_memory_reservation(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes: u64 = expect_int(value)?;
-        self.with(|s| {
+        self.set("memory_reservation", Arg::Int(bytes), |s| {
             s.config.memory_reservation(bytes);
             s.memory_reservation = bytes;
             Ok(())
@@ -194,13 +289,13 @@ config_methods! {
     #[setter]
     fn set_memory_guard_size(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes: u64 = expect_int(value)?;
-        self.with(|s| { s.config.memory_guard_size(bytes); Ok(()) })
+        self.set("memory_guard_size", Arg::Int(bytes), |s| { s.config.memory_guard_size(bytes); Ok(()) })
     }
 
     #[setter]
     fn set_memory_reservation_for_growth(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes: u64 = expect_int(value)?;
-        self.with(|s| { s.config.memory_reservation_for_growth(bytes); Ok(()) })
+        self.set("memory_reservation_for_growth", Arg::Int(bytes), |s| { s.config.memory_reservation_for_growth(bytes); Ok(()) })
     }
 
     #[setter]
@@ -211,7 +306,7 @@ config_methods! {
             "cranelift" => wasmtime::Strategy::Cranelift,
             _ => return Err(wasmtime_error(format!("unknown strategy: {name}"))),
         };
-        self.with(|s| { s.config.strategy(strategy); Ok(()) })
+        self.set("strategy", Arg::Str(name), |s| { s.config.strategy(strategy); Ok(()) })
     }
 
     #[setter]
@@ -223,7 +318,7 @@ config_methods! {
             "speed_and_size" => wasmtime::OptLevel::SpeedAndSize,
             _ => return Err(wasmtime_error(format!("unknown opt level: {name}"))),
         };
-        self.with(|s| { s.config.cranelift_opt_level(level); Ok(()) })
+        self.set("cranelift_opt_level", Arg::Str(name), |s| { s.config.cranelift_opt_level(level); Ok(()) })
     }
 
     #[setter]
@@ -236,7 +331,7 @@ config_methods! {
             "perfmap" => wasmtime::ProfilingStrategy::PerfMap,
             _ => return Err(wasmtime_error(format!("unknown profiler: {name}"))),
         };
-        self.with(|s| { s.config.profiler(strategy); Ok(()) })
+        self.set("profiler", Arg::Str(name), |s| { s.config.profiler(strategy); Ok(()) })
     }
 
     /// Extension: `True` switches to wasmtime's pooling instance allocator with its default
@@ -249,6 +344,7 @@ config_methods! {
     #[setter]
     fn set_pooling_allocator(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig};
+        let mut recorded = Vec::new();
         let strategy = if let Ok(b) = value.cast::<PyBool>() {
             match b.is_true() {
                 true => InstanceAllocationStrategy::Pooling(PoolingAllocationConfig::default()),
@@ -258,6 +354,7 @@ config_methods! {
             let mut p = PoolingAllocationConfig::default();
             for (key, v) in settings {
                 let key: String = key.extract().map_err(|_| PyTypeError::new_err("pooling allocator settings are named by str"))?;
+                recorded.push((key.clone(), expect_int::<u64>(&v)?));
                 match key.as_str() {
                     "total_core_instances" => p.total_core_instances(expect_int(&v)?),
                     "total_memories" => p.total_memories(expect_int(&v)?),
@@ -278,7 +375,11 @@ config_methods! {
         } else {
             return Err(PyTypeError::new_err("expected a bool or a dict of pooling allocator settings"));
         };
-        self.with(|s| {
+        let arg = match value.cast::<PyBool>() {
+            Ok(b) => Arg::Bool(b.is_true()),
+            Err(_) => Arg::Limits(recorded),
+        };
+        self.set("pooling_allocator", arg, |s| {
             s.config.allocation_strategy(strategy);
             Ok(())
         })
@@ -287,39 +388,43 @@ config_methods! {
     /// `True` for the default cache settings, or the path of a cache TOML file.
     #[setter]
     fn set_cache(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let path = if let Ok(b) = value.cast::<PyBool>() {
+        let (path, arg) = if let Ok(b) = value.cast::<PyBool>() {
             if !b.is_true() {
                 return Err(wasmtime_error("caching cannot be explicitly disabled"));
             }
-            None
+            (None, Arg::Bool(true))
         } else if let Ok(s) = value.cast::<PyString>() {
-            Some(std::path::PathBuf::from(s.to_str()?))
+            let text = s.to_str()?;
+            (Some(std::path::PathBuf::from(text)), Arg::Str(text.to_owned()))
         } else {
             return Err(PyTypeError::new_err("expected string or bool"));
         };
         let cache = wasmtime::Cache::from_file(path.as_deref()).map_err(errors::from_wasmtime)?;
-        self.with(|s| { s.config.cache(Some(cache)); Ok(()) })
+        self.set("cache", arg, |s| { s.config.cache(Some(cache)); Ok(()) })
     }
 
     #[setter]
     fn set_target(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let triple = expect_str(value)?;
-        self.with(|s| s.config.target(&triple).map(|_| ()).map_err(errors::from_wasmtime))
+        let arg = Arg::Str(triple.clone());
+        self.set("target", arg, |s| s.config.target(&triple).map(|_| ()).map_err(errors::from_wasmtime))
     }
 
     /// Unsafe by contract: Cranelift flags are not validated and can produce broken code.
     fn cranelift_flag_enable(&self, flag: &Bound<'_, PyAny>) -> PyResult<()> {
         let flag = expect_str(flag)?;
+        let step = Step { name: "cranelift_flag_enable", call: true, args: vec![Arg::Str(flag.clone())] };
         // SAFETY: documented as unsafe by contract in the stubs and README: the user vouches
         // for the flag, exactly as with wasmtime-py.
-        self.with(|s| { unsafe { s.config.cranelift_flag_enable(&flag) }; Ok(()) })
+        self.step(step, |s| { unsafe { s.config.cranelift_flag_enable(&flag) }; Ok(()) })
     }
 
     /// Unsafe by contract, like `cranelift_flag_enable`.
     fn cranelift_flag_set(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let (key, value) = (expect_str(key)?, expect_str(value)?);
+        let step = Step { name: "cranelift_flag_set", call: true, args: vec![Arg::Str(key.clone()), Arg::Str(value.clone())] };
         // SAFETY: as in `cranelift_flag_enable`.
-        self.with(|s| { unsafe { s.config.cranelift_flag_set(&key, &value) }; Ok(()) })
+        self.step(step, |s| { unsafe { s.config.cranelift_flag_set(&key, &value) }; Ok(()) })
     }
 
     fn close(&self) {

@@ -10,6 +10,13 @@
 //! is counted in user epochs. With `Config.epoch_interruption` left off, user deadlines are
 //! ignored, as in wasmtime. The cost is one compare per loop header and function entry, measured
 //! by the `loop` row of the bench.
+//!
+//! Pickles: an engine pickles as its recipe (the settings made on its `Config`), and compiled
+//! artifacts (`Module`, `Component`) pickle as their serialized code plus that recipe and the
+//! wasmtime version. Unpickling rebuilds the engine from the recipe, once per process and recipe
+//! (while it lives), so everything unpickled from one engine lands on one engine again and can
+//! share stores. Wasmtime itself then checks that the code fits that engine (version, target,
+//! compiler flags) before loading it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
@@ -17,9 +24,10 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use crate::core::config::{ConfigState, PyConfig};
+use crate::core::config::{self, ConfigState, PyConfig, Step};
 use crate::core::Closable;
-use crate::errors::{self, type_error};
+use crate::errors::{self, type_error, wasmtime_error};
+use pyo3::types::PyTuple;
 
 /// How often the ticker bumps every engine's epoch: the latency of Ctrl-C and timeouts.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -34,15 +42,24 @@ pub struct EngineState {
     pub max_wasm_stack: usize,
     /// Memories growing past this many bytes may move (`None`: they never move).
     pub moves_past: Option<u64>,
+    /// The settings this engine was made with (see the module docs).
+    pub recipe: Vec<Step>,
 }
 
 impl EngineState {
     pub fn new(state: ConfigState) -> PyResult<Arc<Self>> {
-        let ConfigState { mut config, user_epochs, max_wasm_stack, memory_reservation, memory_may_move } = state;
+        let ConfigState { mut config, user_epochs, max_wasm_stack, memory_reservation, memory_may_move, recipe } = state;
         let moves_past = memory_may_move.then_some(memory_reservation);
         config.epoch_interruption(true);
         let engine = wasmtime::Engine::new(&config).map_err(errors::from_wasmtime)?;
-        let state = Arc::new(EngineState { engine, user_epochs, user_epoch: AtomicU64::new(0), max_wasm_stack, moves_past });
+        let state = Arc::new(EngineState {
+            engine,
+            user_epochs,
+            user_epoch: AtomicU64::new(0),
+            max_wasm_stack,
+            moves_past,
+            recipe,
+        });
         ticker_register(&state);
         Ok(state)
     }
@@ -51,6 +68,65 @@ impl EngineState {
         self.user_epoch.fetch_add(1, Ordering::SeqCst);
         self.engine.increment_epoch();
     }
+}
+
+/// The format of our pickles; bumped whenever their layout changes.
+const PICKLE_FORMAT: u32 = 1;
+
+/// The arguments of the unpickling function of a compiled artifact (`kind`: "Module" or
+/// "Component"): `(format, wasmtime version, recipe, code)`.
+pub fn pickle_args<'py>(py: Python<'py>, engine: &EngineState, code: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
+    let recipe = config::recipe_to_py(py, &engine.recipe)?;
+    let code = pyo3::types::PyBytes::new(py, code);
+    (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe, code).into_pyobject(py)
+}
+
+/// The engine to load a pickled `kind` into, after checking that this process can load it.
+pub fn unpickle_engine(
+    py: Python<'_>,
+    kind: &str,
+    format: u32,
+    version: &str,
+    recipe: &Bound<'_, PyAny>,
+) -> PyResult<Arc<EngineState>> {
+    if format != PICKLE_FORMAT {
+        return Err(wasmtime_error(format!("cannot unpickle {kind}: pickle format {format}, this wasmbridge reads {PICKLE_FORMAT}")));
+    }
+    if version != crate::WASMTIME_VERSION {
+        return Err(wasmtime_error(format!(
+            "cannot unpickle {kind}: compiled by wasmtime {version}, this is wasmtime {}; pickle the wasm source instead, or use the same wasmbridge release on both sides",
+            crate::WASMTIME_VERSION
+        )));
+    }
+    engine_for_recipe(py, recipe)
+}
+
+/// The engines made by unpickling, by recipe.
+static UNPICKLED: Mutex<Vec<Weak<EngineState>>> = Mutex::new(Vec::new());
+
+/// The live unpickled engine with this recipe, or a new one.
+fn engine_for_recipe(py: Python<'_>, recipe: &Bound<'_, PyAny>) -> PyResult<Arc<EngineState>> {
+    let config = config::config_from_recipe(py, recipe)?;
+    let state = config.get().take()?;
+    let live = UNPICKLED.lock().ok().and_then(|engines| engines.iter().filter_map(Weak::upgrade).find(|e| e.recipe == state.recipe));
+    if let Some(engine) = live {
+        return Ok(engine);
+    }
+    let engine = py.detach(|| EngineState::new(state))?;
+    let mut engines = UNPICKLED.lock().map_err(|_| wasmtime_error("engine registry poisoned"))?;
+    // Another thread may have made the same engine meanwhile: keep the first.
+    if let Some(existing) = engines.iter().filter_map(Weak::upgrade).find(|e| e.recipe == engine.recipe) {
+        return Ok(existing);
+    }
+    engines.retain(|w| w.strong_count() > 0);
+    engines.push(Arc::downgrade(&engine));
+    Ok(engine)
+}
+
+/// `pickle` support: the engine made from a pickled recipe.
+#[pyfunction]
+pub fn _unpickle_engine(py: Python<'_>, format: u32, version: &str, recipe: &Bound<'_, PyAny>) -> PyResult<PyEngine> {
+    unpickle_engine(py, "Engine", format, version, recipe).map(PyEngine::from_state)
 }
 
 static TICKED: Mutex<Vec<Weak<EngineState>>> = Mutex::new(Vec::new());
@@ -114,6 +190,14 @@ impl PyEngine {
     fn increment_epoch(&self) -> PyResult<()> {
         self.state()?.increment_user_epoch();
         Ok(())
+    }
+
+    /// Pickles as the engine's settings; see the module docs.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let state = self.state()?;
+        let recipe = config::recipe_to_py(py, &state.recipe)?;
+        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_engine")?;
+        Ok((unpickle, (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe).into_pyobject(py)?))
     }
 
     fn is_pulley(&self) -> PyResult<bool> {

@@ -183,6 +183,13 @@ impl PyFunc {
         slf.get().call(slf.py(), store, Params::Tuple(params))
     }
 
+    /// Extension: an awaitable that makes the same call on a worker thread, leaving the event
+    /// loop free; cancelling its task stops the wasm (see `wasmtime._async`).
+    #[pyo3(signature = (store, *params))]
+    fn call_async<'py>(slf: &Bound<'py, Self>, store: &Bound<'py, PyAny>, params: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        crate::core::call_async(slf, store, params)
+    }
+
     fn __repr__(&self) -> String {
         format!("<wasmtime.Func of store {}>", self.store_id)
     }

@@ -1,6 +1,8 @@
 //! `InstancePre`: a module with its imports resolved by a `Linker`, ready to instantiate in any
 //! store of the engine with the least work per instance (no name lookups, no type checks).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 
 use crate::core::instance::PyInstance;
@@ -8,6 +10,7 @@ use crate::core::linker::{self, Funcs};
 use crate::core::module::PyModule;
 use crate::core::store::{self, StoreData};
 use crate::core::Closable;
+use crate::core::engine::EngineState;
 use crate::errors::wasmtime_error;
 
 #[pyclass(frozen, module = "wasmtime", name = "InstancePre")]
@@ -15,11 +18,11 @@ pub struct PyInstancePre {
     pre: Closable<wasmtime::InstancePre<StoreData>>,
     /// The callables of the linker's functions when this was made (reported to the GC).
     funcs: Funcs,
-    engine: wasmtime::Engine,
+    engine: Arc<EngineState>,
 }
 
 impl PyInstancePre {
-    pub fn new(pre: wasmtime::InstancePre<StoreData>, funcs: Funcs, engine: wasmtime::Engine) -> Self {
+    pub fn new(pre: wasmtime::InstancePre<StoreData>, funcs: Funcs, engine: Arc<EngineState>) -> Self {
         PyInstancePre { pre: Closable::new(pre), funcs, engine }
     }
 }
@@ -29,7 +32,7 @@ impl PyInstancePre {
     /// A new instance in `store`. A trap in the start function raises `Trap`.
     fn instantiate(&self, py: Python<'_>, store: &Bound<'_, PyAny>) -> PyResult<PyInstance> {
         let store = store::resolve(store)?;
-        if !wasmtime::Engine::same(&self.engine, &store.engine().engine) {
+        if !wasmtime::Engine::same(&self.engine.engine, &store.engine().engine) {
             return Err(wasmtime_error(crate::core::linker::CROSS_ENGINE_STORE));
         }
         let pre = self.pre.get()?;
@@ -41,7 +44,7 @@ impl PyInstancePre {
     /// The module this was made from.
     #[getter]
     fn module(&self) -> PyResult<PyModule> {
-        Ok(PyModule::wrap(self.pre.get()?.module().clone()))
+        Ok(PyModule::wrap(self.pre.get()?.module().clone(), self.engine.clone()))
     }
 
     fn close(&self) {

@@ -290,7 +290,7 @@ impl PyLinker {
         let pre = linker.instantiate_pre(&module).map_err(errors::from_wasmtime)?;
         // Its own references: each GC-visible owner must report references of its own.
         let funcs = Arc::new(funcs.iter().map(|(k, f)| (*k, f.clone_ref(py))).collect());
-        Ok(PyInstancePre::new(pre, funcs, self.engine_state.engine.clone()))
+        Ok(PyInstancePre::new(pre, funcs, self.engine_state.clone()))
     }
 
     /// The item defined as `module::name`.

@@ -1,6 +1,7 @@
 //! The core wasm API of `wasmtime`: one file per Python class, plus the helpers they share.
 
 pub mod caller;
+pub mod cancel_scope;
 pub mod config;
 pub mod engine;
 pub mod exception;
@@ -82,6 +83,14 @@ impl<T> GilCell<T> {
     pub fn as_ptr(&self) -> *mut T {
         self.0.get()
     }
+}
+
+/// `f.call_async(store, *params)`: the coroutine of `wasmtime._async.call(f, store, *params)`.
+pub fn call_async<'py>(f: &Bound<'py, PyAny>, store: &Bound<'py, PyAny>, params: &Bound<'py, pyo3::types::PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+    let py = f.py();
+    let args: Vec<Bound<'py, PyAny>> = [f.clone(), store.clone()].into_iter().chain(params.iter()).collect();
+    let args = pyo3::types::PyTuple::new(py, args)?;
+    py.import("wasmtime._async")?.getattr("call")?.call1(args)
 }
 
 /// A small id unique to the current OS thread (never 0), to tell which thread runs a store.

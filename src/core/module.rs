@@ -1,9 +1,15 @@
 //! `Module`: compiled wasm, shareable across stores of one engine; and `wat2wasm`.
+//!
+//! A module remembers the engine it was compiled for (`Module.engine`), which is what makes it
+//! picklable: it travels as its serialized code plus that engine's settings (see `engine.rs`),
+//! so a process-pool worker gets a ready module and an engine to make stores from.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString};
 
-use crate::core::engine::PyEngine;
+use std::sync::Arc;
+
+use crate::core::engine::{self, EngineState, PyEngine};
 use crate::core::types::{PyExportType, PyImportType};
 use crate::core::Closable;
 use crate::errors::{self, type_error, wasmtime_error};
@@ -11,6 +17,7 @@ use crate::errors::{self, type_error, wasmtime_error};
 #[pyclass(frozen, weakref, module = "wasmtime", name = "Module")]
 pub struct PyModule {
     module: Closable<wasmtime::Module>,
+    engine: Arc<EngineState>,
 }
 
 /// The wasm bytes of a `Module`/`Component` source: text (a `str`, or bytes whose first byte
@@ -68,6 +75,19 @@ pub fn wat2wasm<'py>(py: Python<'py>, wat: &Bound<'py, PyAny>) -> PyResult<Bound
     Ok(PyByteArray::new(py, &parse_wat(&text)?))
 }
 
+/// `pickle` support: the `Module` of `Module.__reduce__`. Like `Module.deserialize`, this loads
+/// native code: unpickle only data you trust (as with any pickle).
+#[pyfunction]
+pub fn _unpickle_module(py: Python<'_>, format: u32, version: &str, recipe: &Bound<'_, PyAny>, code: &[u8]) -> PyResult<PyModule> {
+    let engine = engine::unpickle_engine(py, "Module", format, version, recipe)?;
+    // SAFETY: the bytes come from `Module.__reduce__` (pickles are trusted data by Python's
+    // contract); wasmtime checks that they were compiled for this engine's settings.
+    let module = py
+        .detach(|| unsafe { stage(code).load(&engine.engine) })
+        .map_err(|e| wasmtime_error(format!("cannot unpickle Module: {}", e.root_cause())))?;
+    Ok(PyModule::wrap(module, engine))
+}
+
 /// A serialized module ready to load without the GIL.
 enum Staged<'a> {
     Bytes(&'a [u8]),
@@ -120,8 +140,8 @@ impl PyModule {
         self.module.get()
     }
 
-    pub fn wrap(module: wasmtime::Module) -> Self {
-        PyModule { module: Closable::new(module) }
+    pub fn wrap(module: wasmtime::Module, engine: Arc<EngineState>) -> Self {
+        PyModule { module: Closable::new(module), engine }
     }
 
     /// The module behind `obj`, which must be a `Module` (`TypeError` otherwise).
@@ -134,7 +154,7 @@ impl PyModule {
         let module = py
             .detach(|| wasmtime::Module::from_binary(&engine.engine, &bytes))
             .map_err(errors::from_wasmtime)?;
-        Ok(PyModule { module: Closable::new(module) })
+        Ok(PyModule::wrap(module, engine))
     }
 }
 
@@ -206,7 +226,7 @@ impl PyModule {
             return Err(type_error("expected bytes"));
         }
         .map_err(errors::from_wasmtime)?;
-        Ok(PyModule { module: Closable::new(module) })
+        Ok(PyModule::wrap(module, engine))
     }
 
     /// Unsafe by contract, like `deserialize`.
@@ -218,7 +238,7 @@ impl PyModule {
         let module = py
             .detach(|| unsafe { wasmtime::Module::deserialize_file(&engine.engine, &path) })
             .map_err(errors::from_wasmtime)?;
-        Ok(PyModule { module: Closable::new(module) })
+        Ok(PyModule::wrap(module, engine))
     }
 
     /// The imports, in module order.
@@ -242,6 +262,21 @@ impl PyModule {
         let module = self.module()?;
         let bytes = py.detach(|| module.serialize()).map_err(errors::from_wasmtime)?;
         Ok(PyByteArray::new(py, &bytes))
+    }
+
+    /// Extension: the engine this module was compiled for (after unpickling: an engine with
+    /// the recorded settings), so `Store(module.engine)` can instantiate it.
+    #[getter]
+    fn engine(&self) -> PyEngine {
+        PyEngine::from_state(self.engine.clone())
+    }
+
+    /// Pickles as the serialized code plus the engine's settings (see the module docs).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
+        let module = self.module()?;
+        let code = py.detach(|| module.serialize()).map_err(errors::from_wasmtime)?;
+        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_module")?;
+        Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
     }
 
     fn close(&self) {

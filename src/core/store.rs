@@ -22,15 +22,15 @@
 //!   plugin state.
 //! * **Interruption.** Each store has an epoch deadline callback (see `engine.rs`): it enforces
 //!   the user's epoch deadline, runs Python signal handlers on the main thread (so Ctrl-C raises
-//!   `KeyboardInterrupt` out of running wasm) and honours [`Shared::interrupt`], which
-//!   cancellation (asyncio, Extism timeouts) sets.
+//!   `KeyboardInterrupt` out of running wasm) and stops wasm whose `call_async` task was
+//!   cancelled (`cancel_scope.rs`).
 //! * **Stack.** Before the outermost entry into wasm the remaining native stack is checked; if it
 //!   cannot hold `max_wasm_stack` plus room for host frames, the call runs on a fresh stack
 //!   segment (`stacker`), so deep recursion traps instead of overflowing a small thread stack.
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::PyAttributeError;
@@ -108,8 +108,6 @@ pub struct Shared {
     pub engine: Arc<EngineState>,
     /// Token of the thread running wasm in this store with the GIL released; 0 when idle.
     busy: AtomicU64,
-    /// Set to stop the running wasm at the next epoch check (cancellation).
-    pub interrupt: AtomicBool,
     /// Live `MemoryBuffer`s of this store's memories: while there is one, no memory may grow
     /// in a way that moves it (see the `ResourceLimiter` of [`StoreData`]).
     pub views: std::sync::atomic::AtomicUsize,
@@ -334,7 +332,6 @@ impl PyStore {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             engine: state.clone(),
             busy: AtomicU64::new(0),
-            interrupt: AtomicBool::new(false),
             views: Default::default(),
             callers: GilCell::new(Vec::new()),
             components: GilCell::new(Vec::new()),
@@ -553,7 +550,7 @@ fn on_epoch_deadline(mut cx: StoreContextMut<'_, StoreData>) -> wasmtime::Result
     if engine.user_epochs && engine.user_epoch.load(Ordering::SeqCst) >= data.user_deadline {
         return Ok(wasmtime::UpdateDeadline::Interrupt);
     }
-    if data.shared.interrupt.swap(false, Ordering::SeqCst) {
+    if crate::core::cancel_scope::requested() {
         return Ok(wasmtime::UpdateDeadline::Interrupt);
     }
     run_signal_handlers()?;

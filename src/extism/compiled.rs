@@ -10,6 +10,10 @@
 //! because interruption is per store (see `state.rs`), and it lets recompiling the same bytes
 //! hit a small in-process module cache.
 //!
+//! A compiled plugin pickles (`artifacts` / `restore`) as its manifest settings plus each
+//! module's compiled code, so process-pool workers skip compilation; wasmtime checks on load
+//! that the code fits the shared engine.
+//!
 //! User host functions are defined on the linker with closures that hold only an index: the
 //! Python callables live in [`Compiled::functions`], which this object reports to the GC.
 
@@ -33,6 +37,9 @@ use crate::extism::state::{self, PluginData, Settings};
 pub struct Compiled {
     pub engine: Arc<EngineState>,
     pub settings: Arc<Settings>,
+    /// The manifest without its modules, and every module in manifest order (for pickles).
+    manifest: manifest::Manifest,
+    modules: Vec<(String, Module)>,
     pub main: Module,
     /// The other manifest modules, in an order where every module comes after those it imports.
     pub deps: Vec<(String, Module)>,
@@ -174,21 +181,61 @@ struct Options {
 
 /// Parses, compiles and links; the error text follows `Unable to compile Extism plugin: `.
 fn build(source: &[u8], options: Options, hosts: &[HostSpec]) -> Result<Compiled, String> {
-    let Options { wasi, fuel_limit, http_response_headers } = options;
-    let manifest = manifest::load(source)?;
-    let fuel = fuel_limit.is_some();
+    let mut manifest = manifest::load(source)?;
+    let fuel = options.fuel_limit.is_some();
     let engine = engine(fuel).map_err(|e| e.to_string())?;
     let mut modules = Vec::with_capacity(manifest.modules.len());
-    for (name, bytes) in &manifest.modules {
-        modules.push((name.clone(), compile(&engine, fuel, bytes)?));
+    for (name, bytes) in std::mem::take(&mut manifest.modules) {
+        modules.push((name, compile(&engine, fuel, &bytes)?));
     }
+    link(engine, manifest, modules, options, hosts)
+}
+
+/// What `artifacts` returns and `restore` takes: `(format, wasmtime version, manifest settings
+/// as JSON, [(module name, compiled code)])`.
+type Artifacts = (u32, String, String, Vec<(String, Vec<u8>)>);
+const ARTIFACTS_FORMAT: u32 = 1;
+
+/// `build` from pickled artifacts: the modules are loaded, not compiled.
+fn restore(artifacts: Artifacts, options: Options, hosts: &[HostSpec]) -> Result<Compiled, String> {
+    let (format, version, settings, code) = artifacts;
+    if format != ARTIFACTS_FORMAT {
+        return Err(format!("pickle format {format}, this wasmbridge reads {ARTIFACTS_FORMAT}"));
+    }
+    if version != crate::WASMTIME_VERSION {
+        return Err(format!("compiled by wasmtime {version}, this is wasmtime {}", crate::WASMTIME_VERSION));
+    }
+    let manifest: manifest::Manifest = serde_json::from_str(&settings).map_err(|e| format!("bad manifest settings: {e}"))?;
+    let engine = engine(options.fuel_limit.is_some()).map_err(|e| e.to_string())?;
+    let mut modules = Vec::with_capacity(code.len());
+    for (name, bytes) in code {
+        // SAFETY: the bytes come from `artifacts` via a pickle, which Python treats as trusted
+        // data; wasmtime checks that they were compiled for this engine's settings.
+        let module = unsafe { Module::deserialize(&engine.engine, &bytes) }.map_err(|e| format!("module {name}: {}", e.root_cause()))?;
+        modules.push((name, module));
+    }
+    if modules.iter().filter(|(n, _)| n == MAIN).count() != 1 {
+        return Err("the pickle has no main module".into());
+    }
+    link(engine, manifest, modules, options, hosts)
+}
+
+/// Links compiled modules into a `Compiled`.
+fn link(
+    engine: Arc<EngineState>,
+    manifest: manifest::Manifest,
+    modules: Vec<(String, Module)>,
+    options: Options,
+    hosts: &[HostSpec],
+) -> Result<Compiled, String> {
+    let Options { wasi, fuel_limit, http_response_headers } = options;
     let settings = Arc::new(Settings {
-        config: manifest.config,
+        config: manifest.config.clone(),
         max_pages: manifest.max_pages,
         max_var_bytes: manifest.max_var_bytes.unwrap_or(state::DEFAULT_MAX_VAR_BYTES),
         max_http_response_bytes: manifest.max_http_response_bytes.unwrap_or(state::DEFAULT_MAX_HTTP_RESPONSE_BYTES),
-        allowed_hosts: manifest.allowed_hosts.unwrap_or_default().iter().map(|h| state::host_pattern(h)).collect(),
-        allowed_paths: manifest.allowed_paths.unwrap_or_default(),
+        allowed_hosts: manifest.allowed_hosts.iter().flatten().map(|h| state::host_pattern(h)).collect(),
+        allowed_paths: manifest.allowed_paths.clone().unwrap_or_default(),
         timeout_ms: manifest.timeout_ms,
         wasi,
         fuel_limit,
@@ -233,6 +280,8 @@ fn build(source: &[u8], options: Options, hosts: &[HostSpec]) -> Result<Compiled
     Ok(Compiled {
         engine,
         settings,
+        manifest,
+        modules,
         main,
         deps,
         linker,
@@ -248,6 +297,37 @@ pub struct PyExtismCompiled {
     pub inner: Arc<Compiled>,
 }
 
+/// The runtime's view of the host functions given by the Python layer, and their callables.
+type HostSpecs = (Vec<HostSpec>, Vec<Option<Py<PyAny>>>);
+
+fn host_specs(functions: &[Bound<'_, PyAny>]) -> PyResult<HostSpecs> {
+    let mut hosts = Vec::with_capacity(functions.len());
+    let mut callables = Vec::with_capacity(functions.len());
+    for f in functions {
+        let (namespace, name, params, results, dispatch): (Option<String>, String, Vec<i64>, Vec<i64>, Bound<'_, PyAny>) =
+            f.extract().map_err(|_| type_error("a host function is a tuple (namespace, name, params, results, dispatch)"))?;
+        if !dispatch.is_callable() {
+            return Err(type_error(format!("the dispatch of host function {name} is not callable")));
+        }
+        hosts.push(HostSpec {
+            namespace: namespace.unwrap_or_else(|| USER.into()),
+            name,
+            params: params.into_iter().map(val_type).collect::<PyResult<_>>()?,
+            results: results.into_iter().map(val_type).collect::<PyResult<_>>()?,
+        });
+        callables.push(Some(dispatch.unbind()));
+    }
+    Ok((hosts, callables))
+}
+
+impl PyExtismCompiled {
+    fn finish(py: Python<'_>, compiled: Compiled, callables: Vec<Option<Py<PyAny>>>) -> Self {
+        // SAFETY: GIL held; the object is not shared yet.
+        *unsafe { compiled.functions.get(py) } = callables;
+        PyExtismCompiled { inner: Arc::new(compiled) }
+    }
+}
+
 #[pymethods]
 impl PyExtismCompiled {
     #[new]
@@ -260,30 +340,42 @@ impl PyExtismCompiled {
         fuel_limit: Option<u64>,
         http_response_headers: bool,
     ) -> PyResult<Self> {
-        let mut hosts = Vec::with_capacity(functions.len());
-        let mut callables = Vec::with_capacity(functions.len());
-        for f in &functions {
-            let (namespace, name, params, results, dispatch): (Option<String>, String, Vec<i64>, Vec<i64>, Bound<'_, PyAny>) =
-                f.extract().map_err(|_| {
-                    type_error("a host function is a tuple (namespace, name, params, results, dispatch)")
-                })?;
-            if !dispatch.is_callable() {
-                return Err(type_error(format!("the dispatch of host function {name} is not callable")));
-            }
-            hosts.push(HostSpec {
-                namespace: namespace.unwrap_or_else(|| USER.into()),
-                name,
-                params: params.into_iter().map(val_type).collect::<PyResult<_>>()?,
-                results: results.into_iter().map(val_type).collect::<PyResult<_>>()?,
-            });
-            callables.push(Some(dispatch.unbind()));
-        }
+        let (hosts, callables) = host_specs(&functions)?;
+        let options = Options { wasi, fuel_limit, http_response_headers };
         let compiled = py
-            .detach(|| build(source, Options { wasi, fuel_limit, http_response_headers }, &hosts))
+            .detach(|| build(source, options, &hosts))
             .map_err(|e| extism_error(format!("Unable to compile Extism plugin: {e}")))?;
-        // SAFETY: GIL held; the object is not shared yet.
-        *unsafe { compiled.functions.get(py) } = callables;
-        Ok(PyExtismCompiled { inner: Arc::new(compiled) })
+        Ok(Self::finish(py, compiled, callables))
+    }
+
+    /// The plugin made from `artifacts()` of another (possibly in another process): no
+    /// compilation, only loading and linking.
+    #[staticmethod]
+    #[pyo3(signature = (artifacts, wasi, functions, fuel_limit=None, http_response_headers=false))]
+    fn restore(
+        py: Python<'_>,
+        artifacts: Artifacts,
+        wasi: bool,
+        functions: Vec<Bound<'_, PyAny>>,
+        fuel_limit: Option<u64>,
+        http_response_headers: bool,
+    ) -> PyResult<Self> {
+        let (hosts, callables) = host_specs(&functions)?;
+        let options = Options { wasi, fuel_limit, http_response_headers };
+        let compiled = py
+            .detach(|| restore(artifacts, options, &hosts))
+            .map_err(|e| extism_error(format!("cannot unpickle CompiledPlugin: {e}")))?;
+        Ok(Self::finish(py, compiled, callables))
+    }
+
+    /// What a pickle carries: the manifest's settings and each module's compiled code.
+    fn artifacts(&self, py: Python<'_>) -> PyResult<Artifacts> {
+        let inner = &self.inner;
+        let settings = serde_json::to_string(&inner.manifest).map_err(|e| extism_error(e.to_string()))?;
+        let code = py
+            .detach(|| inner.modules.iter().map(|(n, m)| m.serialize().map(|c| (n.clone(), c))).collect::<wasmtime::Result<Vec<_>>>())
+            .map_err(|e| extism_error(e.to_string()))?;
+        Ok((ARTIFACTS_FORMAT, crate::WASMTIME_VERSION.to_owned(), settings, code))
     }
 
     #[getter]

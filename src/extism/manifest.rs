@@ -10,16 +10,20 @@
 use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The name of the module whose exports are callable.
 pub const MAIN: &str = "main";
 
 /// A parsed manifest with its modules' bytes loaded (not compiled yet).
-#[derive(Debug, Default)]
+///
+/// Serializable without its modules: a pickled `CompiledPlugin` carries the settings as JSON
+/// and the modules as compiled code.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Manifest {
     /// `(name, wasm or WAT bytes)`, in manifest order; exactly one is named [`MAIN`].
+    #[serde(skip)]
     pub modules: Vec<(String, Vec<u8>)>,
     pub max_pages: Option<u32>,
     pub max_http_response_bytes: Option<u64>,

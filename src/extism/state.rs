@@ -206,7 +206,7 @@ pub fn new_store(
 
 fn on_deadline(cx: StoreContextMut<'_, PluginData>) -> wasmtime::Result<UpdateDeadline> {
     let data = cx.data();
-    if data.interrupt.cancel.swap(false, Ordering::SeqCst) {
+    if data.interrupt.cancel.swap(false, Ordering::SeqCst) || crate::core::cancel_scope::requested() {
         return Ok(UpdateDeadline::Interrupt);
     }
     if data.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -2,7 +2,7 @@
 
 Components are compiled (`Component`), linked against host functions, modules and instances
 (`Linker`, `LinkerInstance`), instantiated and called with plain Python values (`Instance`,
-`Func`); their types can be inspected (`ComponentType`, `FuncType`, the `ValType`s).
+`Func`); their types can be inspected (`ComponentType`, `FuncType`, the `ValType` classes).
 
 Why it is split this way: the mechanics (compiling, linking, calling, and converting values
 between Python and the component model) live in the native module, where wasmtime's typed
