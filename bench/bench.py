@@ -763,6 +763,8 @@ LATENCY_ROWS = (
     "epoch deadline -> trap (increment_epoch from a thread)",
     "fuel exhausted -> trap",
     f"extism timeout_ms={EXTISM_TIMEOUT_MS} overshoot",
+    "asyncio cancel -> CancelledError (Func.call_async)",
+    "asyncio cancel -> CancelledError (Plugin.call_async)",
 )
 
 # A wasm loop that never ends, and one that runs $n iterations (fuel proportional to $n).
@@ -809,6 +811,32 @@ def _interrupted_at(call: Callable[[], Any], fire: Callable[[], None], catch: An
         timer.cancel()  # if the call failed otherwise: no stray event afterwards
         timer.join()
     return (caught - fired[0]) * 1e9
+
+
+def _cancelled_at(start: Callable[[], Any], count: int) -> list[float]:
+    """``count`` times: ns from ``task.cancel()`` (after a random 2-25 ms, so that it lands at
+    any phase of periodic checks) to the task awaiting ``start()`` raising CancelledError. One
+    event loop (and executor) for all samples."""
+    import asyncio
+    import random
+
+    async def one() -> float:
+        task = asyncio.ensure_future(start())
+        await asyncio.sleep(random.uniform(0.002, 0.025))
+        if task.done():
+            raise AssertionError(f"the call ended before it was cancelled: {task.result()!r}")
+        fired = time.perf_counter()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return (time.perf_counter() - fired) * 1e9
+        raise AssertionError("the call returned instead of being cancelled")
+
+    async def all_samples() -> list[float]:
+        return [await one() for _ in range(count)]
+
+    return asyncio.run(all_samples())
 
 
 @workload(
@@ -941,9 +969,29 @@ def wl_latency(ctx: Ctx) -> list[Case]:
         )
     )
 
+    # asyncio: a task awaiting spin.call_async(store) is cancelled; the task ends once the
+    # worker thread has stopped the wasm (at its next epoch tick) and let go of the store.
+    if ctx.side == "ref":
+        cases.append(Case(LATENCY_ROWS[4], "", {}, skip="no Func.call_async"))
+    else:
+        cases.append(
+            Case(
+                LATENCY_ROWS[4],
+                "task.cancel() -> CancelledError out of await spin.call_async(store)",
+                {},
+                unit="ms",
+                repeat=100,
+                sampler=lambda count: _cancelled_at(lambda: spin.call_async(store), count),
+            )
+        )
+        _cancelled_at(lambda: spin.call_async(store), 1)
+        if one(store) != 1:
+            raise AssertionError("the store is unusable after a cancelled call_async")
+
     # Extism timeout_ms: how long after the deadline the call fails.
     if not _importable("extism"):
         cases.append(Case(LATENCY_ROWS[3], "", {}, skip="not installed: extism"))
+        cases.append(Case(LATENCY_ROWS[5], "", {}, skip="not installed: extism"))
         return cases
     import extism
 
@@ -982,6 +1030,23 @@ def wl_latency(ctx: Ctx) -> list[Case]:
             sampler=overshoot,
         )
     )
+
+    # asyncio: as for Func.call_async, on a plugin without a timeout.
+    if ctx.side == "ref":
+        cases.append(Case(LATENCY_ROWS[5], "", {}, skip="no Plugin.call_async"))
+    else:
+        endless = extism.Plugin({"wasm": [{"data": wasm}]}, functions=[])
+        cases.append(
+            Case(
+                LATENCY_ROWS[5],
+                'task.cancel() -> CancelledError out of await plugin.call_async("spin")',
+                {},
+                unit="ms",
+                check=endless.call("noop", b"").decode(),
+                repeat=100,
+                sampler=lambda count: _cancelled_at(lambda: endless.call_async("spin", b""), count),
+            )
+        )
     return cases
 
 

@@ -988,8 +988,8 @@ class Plugin:
 
     `plugin` is a `CompiledPlugin` (reused; `wasi`, `functions`, `fuel_limit` and
     `http_response_headers` are then ignored) or anything `CompiledPlugin` accepts: a manifest
-    (dict, or JSON/TOML text), wasm or WAT (bytes or text), or a file path. `functions` defaults to every `host_fn` defined so far
-    (`None` or `[]` links none). `config` (a dict of str to str, or to `None` to remove a key) is
+    (dict, or JSON/TOML text), wasm or WAT (bytes or text), or a file path. `functions` defaults
+    to every `host_fn` defined so far (`None` or `[]` links none). `config` (a dict of str to str, or to `None` to remove a key) is
     merged over the manifest's `config`; other values are ignored, as in the reference. Raises
     `Error` when the plugin cannot be compiled or created.
 

@@ -32,8 +32,9 @@ async def call(f: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.shield(running)
     except asyncio.CancelledError:
         scope.cancel()
-        # The call now fails fast (an interrupt trap, or Extism's "timeout"); wait for it so
-        # that the store is idle again when the cancellation reaches the caller.
-        with contextlib.suppress(Exception):
-            await running
+        # The call now fails fast (an interrupt trap, or Extism's "timeout"). Wait for it, through
+        # further cancellations too, so that the store is idle when the cancellation comes out.
+        while not running.done():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(running)
         raise

@@ -419,6 +419,8 @@ class Engine:
     """A compilation environment: compiled modules and stores are tied to one engine.
 
     Engines are thread-safe and meant to be shared; create one per configuration.
+
+    Extension: an engine pickles as the settings made on its ``Config``.
     """
 
     def __new__(cls, config: Config | None = None) -> Self:
@@ -526,7 +528,11 @@ class Caller:
 
 @final
 class Module:
-    """A compiled WebAssembly module, ready to be instantiated in any store of its engine."""
+    """A compiled WebAssembly module, ready to be instantiated in any store of its engine.
+
+    Extension: modules pickle (for process pools and clusters) as their compiled code plus the
+    settings of their engine's ``Config``; see ``__reduce__`` and ``engine``.
+    """
 
     def __new__(cls, engine: Engine, wasm: str | bytes | bytearray) -> Self:
         """Compile ``wasm``: binary wasm, or WAT text given as ``str`` or as ``bytes`` that do not
@@ -1385,7 +1391,10 @@ class ExtismCancelHandle:
 
 @final
 class Component:
-    """A compiled component (``Component(engine, wasm)``: text or binary)."""
+    """A compiled component (``Component(engine, wasm)``: text or binary).
+
+    Extension: components pickle like ``Module``, as compiled code plus engine settings.
+    """
 
     def __new__(cls, engine: Engine, wasm: str | bytes | bytearray) -> Self: ...
     @staticmethod

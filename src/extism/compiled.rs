@@ -321,10 +321,19 @@ fn host_specs(functions: &[Bound<'_, PyAny>]) -> PyResult<HostSpecs> {
 }
 
 impl PyExtismCompiled {
-    fn finish(py: Python<'_>, compiled: Compiled, callables: Vec<Option<Py<PyAny>>>) -> Self {
+    /// Runs `make` (compiling, or loading a pickle) without the GIL for the host functions of
+    /// `functions`; a failure raises `extism.Error("<why>: <reason>")`.
+    fn make(
+        py: Python<'_>,
+        functions: &[Bound<'_, PyAny>],
+        why: &str,
+        make: impl FnOnce(&[HostSpec]) -> Result<Compiled, String> + Send,
+    ) -> PyResult<Self> {
+        let (hosts, callables) = host_specs(functions)?;
+        let compiled = py.detach(|| make(&hosts)).map_err(|e| extism_error(format!("{why}: {e}")))?;
         // SAFETY: GIL held; the object is not shared yet.
         *unsafe { compiled.functions.get(py) } = callables;
-        PyExtismCompiled { inner: Arc::new(compiled) }
+        Ok(PyExtismCompiled { inner: Arc::new(compiled) })
     }
 }
 
@@ -340,12 +349,8 @@ impl PyExtismCompiled {
         fuel_limit: Option<u64>,
         http_response_headers: bool,
     ) -> PyResult<Self> {
-        let (hosts, callables) = host_specs(&functions)?;
         let options = Options { wasi, fuel_limit, http_response_headers };
-        let compiled = py
-            .detach(|| build(source, options, &hosts))
-            .map_err(|e| extism_error(format!("Unable to compile Extism plugin: {e}")))?;
-        Ok(Self::finish(py, compiled, callables))
+        Self::make(py, &functions, "Unable to compile Extism plugin", |hosts| build(source, options, hosts))
     }
 
     /// The plugin made from `artifacts()` of another (possibly in another process): no
@@ -360,12 +365,8 @@ impl PyExtismCompiled {
         fuel_limit: Option<u64>,
         http_response_headers: bool,
     ) -> PyResult<Self> {
-        let (hosts, callables) = host_specs(&functions)?;
         let options = Options { wasi, fuel_limit, http_response_headers };
-        let compiled = py
-            .detach(|| restore(artifacts, options, &hosts))
-            .map_err(|e| extism_error(format!("cannot unpickle CompiledPlugin: {e}")))?;
-        Ok(Self::finish(py, compiled, callables))
+        Self::make(py, &functions, "cannot unpickle CompiledPlugin", |hosts| restore(artifacts, options, hosts))
     }
 
     /// What a pickle carries: the manifest's settings and each module's compiled code.

@@ -63,6 +63,9 @@ impl Drop for Pass<'_> {
     }
 }
 
+/// How long a waiting call sleeps between checks for Ctrl-C and cancellation.
+const WAIT_SLICE: Duration = Duration::from_millis(5);
+
 impl Gate {
     fn try_enter(&self, me: u64) -> bool {
         self.owner.compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst).is_ok()
@@ -98,13 +101,17 @@ impl Gate {
                 if self.try_enter(me) {
                     return true;
                 }
-                let _ = self.freed.wait_timeout(guard, Duration::from_millis(50));
+                let _ = self.freed.wait_timeout(guard, WAIT_SLICE);
                 self.try_enter(me)
             });
             if entered {
                 return Ok(Pass::new(self));
             }
             py.check_signals()?;
+            // A `call_async` cancelled while it waits ends now, as a cancelled call does.
+            if crate::core::cancel_scope::requested() {
+                return Err(extism_error("timeout"));
+            }
         }
     }
 }
