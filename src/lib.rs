@@ -7,6 +7,7 @@ pub mod component;
 pub mod core;
 pub mod errors;
 pub mod extism;
+pub mod fork;
 pub mod wasi;
 
 use crate::core::{
@@ -14,11 +15,18 @@ use crate::core::{
     tag, types, val,
 };
 
-static MAIN_THREAD: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+/// The thread token of the thread where Python runs signal handlers (0 until known).
+static MAIN_THREAD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records the calling thread as the one that runs signal handlers (at import, and in the
+/// child after a fork, where the forking thread becomes the main thread).
+pub fn set_main_thread() {
+    MAIN_THREAD.store(crate::core::thread_token(), std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Whether this is the thread that imported the module (where Python runs signal handlers).
 pub fn is_main_thread() -> bool {
-    MAIN_THREAD.get().is_some_and(|t| *t == crate::core::thread_token())
+    MAIN_THREAD.load(std::sync::atomic::Ordering::Relaxed) == crate::core::thread_token()
 }
 
 #[pymodule(gil_used = true)]
@@ -29,11 +37,15 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     let main = py.import("threading")?.call_method0("main_thread")?;
     let current = py.import("threading")?.call_method0("current_thread")?;
     if main.is(&current) {
-        let _ = MAIN_THREAD.set(crate::core::thread_token());
+        set_main_thread();
     }
     m.add_function(wrap_pyfunction!(module::wat2wasm, m)?)?;
     m.add_function(wrap_pyfunction!(module::_unpickle_module, m)?)?;
     m.add_function(wrap_pyfunction!(engine::_unpickle_engine, m)?)?;
+    m.add_function(wrap_pyfunction!(frame::_unpickle_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::_before_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::_after_fork_in_parent, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(crate::component::component::_unpickle_component, m)?)?;
     m.add_function(wrap_pyfunction!(extism::log::extism_log_setup, m)?)?;
     m.add_function(wrap_pyfunction!(extism::log::extism_log_drain, m)?)?;
@@ -73,6 +85,7 @@ fn _native(m: &Bound<'_, pyo3::types::PyModule>) -> PyResult<()> {
     component::register(m)?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     m.add("WASMTIME_VERSION", WASMTIME_VERSION)?;
+    fork::register(m)?;
     Ok(())
 }
 

@@ -949,6 +949,20 @@ class CompiledPlugin:
         return (_unpickle_compiled_plugin, (self._impl.artifacts(), self._linked, *self._options))
 
 
+def _unpickle_plugin(
+    artifacts: Any,
+    functions: list[Function],
+    wasi: bool,
+    fuel_limit: int | None,
+    http_response_headers: bool,
+    config: Any,
+) -> Plugin:
+    compiled = _unpickle_compiled_plugin(
+        artifacts, functions, wasi, fuel_limit, http_response_headers
+    )
+    return Plugin(compiled, config=config)
+
+
 def _unpickle_compiled_plugin(
     artifacts: Any,
     functions: list[Function],
@@ -1023,6 +1037,8 @@ class Plugin:
             raise TypeError("compiled plugin is closed")
         self.compiled_plugin = compiled
         self._owns_compiled_plugin = owned
+        # What a pickle needs, kept even if the CompiledPlugin is closed later.
+        self._compiled = (compiled._impl, compiled._linked, compiled._options)
         self._config = config
         self._impl = _native.ExtismPlugin(compiled._impl, config)
         self._id = uuid.UUID(self._impl.id)
@@ -1094,9 +1110,10 @@ class Plugin:
         self.__del__()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if self._impl is None or self.compiled_plugin is None:
+        if self._impl is None:
             raise TypeError("cannot pickle a closed plugin")
-        return (Plugin, (self.compiled_plugin, False, self._config))
+        impl, functions, options = self._compiled
+        return (_unpickle_plugin, (impl.artifacts(), functions, *options, self._config))
 
     def __del__(self) -> None:
         if self._impl is not None:

@@ -82,6 +82,10 @@ __all__ = [
     "_unpickle_engine",
     "_unpickle_module",
     "_unpickle_component",
+    "_unpickle_frame",
+    "_before_fork",
+    "_after_fork_in_parent",
+    "_after_fork_in_child",
 ]
 
 _Storelike: TypeAlias = Store | Caller | StoreContext
@@ -106,6 +110,26 @@ def _unpickle_module(format: int, version: str, recipe: _Recipe, code: bytes) ->
 
 def _unpickle_component(format: int, version: str, recipe: _Recipe, code: bytes) -> Component:
     """``pickle`` support: the component of ``Component.__reduce__``; trusted data only."""
+
+def _unpickle_frame(
+    func_index: int,
+    func_name: str | None,
+    module_name: str | None,
+    module_offset: int,
+    func_offset: int,
+) -> Frame:
+    """``pickle`` support: the frame of ``Frame.__reduce__`` (traps pickle with their frames)."""
+
+def _before_fork() -> None:
+    """``os.register_at_fork`` hook (registered at import): takes the module's process-wide
+    locks so that no other thread holds one when the process is copied."""
+
+def _after_fork_in_parent() -> None:
+    """``os.register_at_fork`` hook: releases the locks ``_before_fork`` took."""
+
+def _after_fork_in_child() -> None:
+    """``os.register_at_fork`` hook: releases the locks and starts the epoch ticker, which the
+    fork did not copy, so that Ctrl-C, timeouts and cancellation work in the child."""
 
 def wat2wasm(wat: str | bytes) -> bytearray:
     """Translate WebAssembly text (WAT) into the binary format.
@@ -530,8 +554,12 @@ class Caller:
 class Module:
     """A compiled WebAssembly module, ready to be instantiated in any store of its engine.
 
-    Extension: modules pickle (for process pools and clusters) as their compiled code plus the
-    settings of their engine's ``Config``; see ``__reduce__`` and ``engine``.
+    Extension: modules pickle, for process pools and clusters, as their compiled code plus the
+    settings of their engine's ``Config``. Unpickling does not compile again; the module's
+    ``engine`` is then an engine with those settings (one per process and settings). It raises
+    ``WasmtimeError`` when the code does not fit this process (another wasmtime release, CPU
+    features or settings). As with any pickle, unpickle only trusted data: the code is loaded as
+    native code.
     """
 
     def __new__(cls, engine: Engine, wasm: str | bytes | bytearray) -> Self:
@@ -1158,8 +1186,11 @@ class InstancePre:
 
 @final
 class Frame:
-    """One wasm frame of a trap's backtrace (see ``Trap.frames``)."""
+    """One wasm frame of a trap's backtrace (see ``Trap.frames``).
 
+    Frames pickle, so a ``Trap`` raised in a process-pool worker reaches the caller whole."""
+
+    def __reduce__(self) -> tuple[Callable[..., Frame], tuple[Any, ...]]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -115,7 +115,8 @@ impl PyComponent {
     /// Pickles as the serialized code plus the engine's settings.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
         let component = self.component()?;
-        let code = py.detach(|| component.serialize()).map_err(errors::from_wasmtime)?;
+        // With the GIL held: a fork must not copy a lock this holds (see `fork.rs`).
+        let code = component.serialize().map_err(errors::from_wasmtime)?;
         let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_component")?;
         Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
     }

@@ -89,7 +89,7 @@ pub fn config_from_recipe<'py>(py: Python<'py>, recipe: &Bound<'py, PyAny>) -> P
         let (name, call, args): (String, bool, Bound<'py, PyTuple>) = step?.extract().map_err(|_| bad())?;
         // Setters are write-only properties, found on the class like the methods.
         if !config.get_type().hasattr(name.as_str())? {
-            return Err(wasmtime_error(format!("cannot unpickle: unknown engine setting {name:?}")));
+            return Err(wasmtime_error(format!("cannot unpickle: unknown engine setting '{name}'")));
         }
         if call {
             config.call_method1(name.as_str(), args)?;

@@ -18,8 +18,8 @@
 //! share stores. Wasmtime itself then checks that the code fits that engine (version, target,
 //! compiler flags) before loading it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -130,26 +130,42 @@ pub fn _unpickle_engine(py: Python<'_>, format: u32, version: &str, recipe: &Bou
 }
 
 static TICKED: Mutex<Vec<Weak<EngineState>>> = Mutex::new(Vec::new());
-static TICKER: Once = Once::new();
+/// The process whose ticker runs (0: none yet); a forked child has its parent's id here.
+static TICKER_PID: AtomicU32 = AtomicU32::new(0);
 
 fn ticker_register(state: &Arc<EngineState>) {
     if let Ok(mut engines) = TICKED.lock() {
         engines.retain(|w| w.strong_count() > 0);
         engines.push(Arc::downgrade(state));
     }
-    TICKER.call_once(|| {
-        // If the thread cannot be spawned, wasm still runs; only interruption is lost.
-        let _ = std::thread::Builder::new().name("wasmbridge-ticker".into()).spawn(|| loop {
-            std::thread::sleep(TICK);
-            let live: Vec<Arc<EngineState>> = match TICKED.lock() {
-                Ok(engines) => engines.iter().filter_map(Weak::upgrade).collect(),
-                Err(_) => return,
-            };
-            for e in &live {
-                e.engine.increment_epoch();
-            }
-        });
+    restart_ticker();
+}
+
+/// Starts the ticker unless this process has one (a forked child does not: see `fork.rs`).
+pub fn restart_ticker() {
+    let pid = std::process::id();
+    if TICKER_PID.swap(pid, Ordering::SeqCst) == pid {
+        return;
+    }
+    // If the thread cannot be spawned, wasm still runs; only interruption is lost.
+    let _ = std::thread::Builder::new().name("wasmbridge-ticker".into()).spawn(|| loop {
+        std::thread::sleep(TICK);
+        let live: Vec<Arc<EngineState>> = match TICKED.lock() {
+            Ok(engines) => engines.iter().filter_map(Weak::upgrade).collect(),
+            Err(_) => return,
+        };
+        for e in &live {
+            e.engine.increment_epoch();
+        }
     });
+}
+
+/// The locks a fork must not catch held by another thread (see `fork.rs`).
+pub fn fork_guards() -> Vec<Box<dyn std::any::Any>> {
+    vec![
+        Box::new(TICKED.lock().unwrap_or_else(|e| e.into_inner())),
+        Box::new(UNPICKLED.lock().unwrap_or_else(|e| e.into_inner())),
+    ]
 }
 
 #[pyclass(frozen, weakref, module = "wasmtime", name = "Engine")]

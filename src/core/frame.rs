@@ -38,8 +38,23 @@ impl PyFrame {
     }
 }
 
+/// `pickle` support (traps cross process pools with their frames): the `Frame` of
+/// `Frame.__reduce__`.
+#[pyfunction]
+pub fn _unpickle_frame(func_index: u32, func_name: Option<String>, module_name: Option<String>, module_offset: usize, func_offset: usize) -> PyFrame {
+    PyFrame { info: Closable::new(Info { func_index, func_name, module_name, module_offset, func_offset }) }
+}
+
+type FrameArgs = (u32, Option<String>, Option<String>, usize, usize);
+
 #[pymethods]
 impl PyFrame {
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, FrameArgs)> {
+        let i = self.info.get()?;
+        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_frame")?;
+        Ok((unpickle, (i.func_index, i.func_name, i.module_name, i.module_offset, i.func_offset)))
+    }
+
     #[getter]
     fn func_index(&self) -> PyResult<u32> {
         Ok(self.info.get()?.func_index)

@@ -274,7 +274,8 @@ impl PyModule {
     /// Pickles as the serialized code plus the engine's settings (see the module docs).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
         let module = self.module()?;
-        let code = py.detach(|| module.serialize()).map_err(errors::from_wasmtime)?;
+        // With the GIL held: a fork must not copy a lock this holds (see `fork.rs`).
+        let code = module.serialize().map_err(errors::from_wasmtime)?;
         let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_module")?;
         Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
     }

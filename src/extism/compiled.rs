@@ -94,12 +94,19 @@ fn engine(fuel: bool) -> PyResult<Arc<EngineState>> {
     Ok(cell.get_or_init(|| e).clone())
 }
 
+/// Recently compiled modules, by fuel metering and the SHA-256 of their bytes.
+type CacheKey = (bool, [u8; 32]);
+static CACHE: Mutex<Vec<(CacheKey, Module)>> = Mutex::new(Vec::new());
+
+/// The locks a fork must not catch held by another thread (see `fork.rs`).
+pub fn fork_guards() -> Vec<Box<dyn std::any::Any>> {
+    vec![Box::new(CACHE.lock().unwrap_or_else(|e| e.into_inner()))]
+}
+
 /// Compiles `bytes` (wasm or WAT), reusing a module compiled from the same bytes recently.
 fn compile(engine: &Arc<EngineState>, fuel: bool, bytes: &[u8]) -> Result<Module, String> {
     const KEEP: usize = 16;
-    type Key = (bool, [u8; 32]);
-    static CACHE: Mutex<Vec<(Key, Module)>> = Mutex::new(Vec::new());
-    let key = (fuel, <[u8; 32]>::from(Sha256::digest(bytes)));
+    let key: CacheKey = (fuel, <[u8; 32]>::from(Sha256::digest(bytes)));
     if let Ok(mut cache) = CACHE.lock()
         && let Some(at) = cache.iter().position(|(k, _)| *k == key)
     {
@@ -370,11 +377,15 @@ impl PyExtismCompiled {
     }
 
     /// What a pickle carries: the manifest's settings and each module's compiled code.
-    fn artifacts(&self, py: Python<'_>) -> PyResult<Artifacts> {
+    fn artifacts(&self) -> PyResult<Artifacts> {
         let inner = &self.inner;
         let settings = serde_json::to_string(&inner.manifest).map_err(|e| extism_error(e.to_string()))?;
-        let code = py
-            .detach(|| inner.modules.iter().map(|(n, m)| m.serialize().map(|c| (n.clone(), c))).collect::<wasmtime::Result<Vec<_>>>())
+        // With the GIL held: a fork must not copy a lock this holds (see `fork.rs`).
+        let code = inner
+            .modules
+            .iter()
+            .map(|(n, m)| m.serialize().map(|c| (n.clone(), c)))
+            .collect::<wasmtime::Result<Vec<_>>>()
             .map_err(|e| extism_error(e.to_string()))?;
         Ok((ARTIFACTS_FORMAT, crate::WASMTIME_VERSION.to_owned(), settings, code))
     }
