@@ -7,7 +7,9 @@ importable functions.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -169,3 +171,30 @@ def http_server() -> Iterator[Callable[[Callable[[HttpRequest], HttpResponse]], 
     yield start
     for server in started:
         server.close()
+
+
+class AsyncWaits:
+    """Awaitable waits shared by the asyncio tests (the `aio` fixture)."""
+
+    #: Seconds to wait for something that must happen (a call starting).
+    WAIT = 10.0
+
+    async def started(self, event: threading.Event) -> None:
+        """Waits (without blocking the loop) until another thread sets `event`."""
+        deadline = time.monotonic() + self.WAIT
+        while not event.is_set():
+            assert time.monotonic() < deadline, "the call did not start"
+            await asyncio.sleep(0.001)
+
+    async def cancel_and_time(self, task: asyncio.Task[Any]) -> float:
+        """Cancels `task` and returns the seconds until awaiting it raised CancelledError."""
+        start = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic() - start
+
+
+@pytest.fixture
+def aio() -> AsyncWaits:
+    return AsyncWaits()

@@ -108,8 +108,9 @@ impl PyComponent {
 
     /// Extension: the engine this component was compiled for (see `Module.engine`).
     #[getter]
-    fn engine(&self) -> PyEngine {
-        PyEngine::from_state(self.engine.clone())
+    fn engine(&self) -> PyResult<PyEngine> {
+        self.component()?; // closed: ValueError, as for every other use
+        Ok(PyEngine::from_state(self.engine.clone()))
     }
 
     /// Pickles as the serialized code plus the engine's settings.

@@ -267,8 +267,9 @@ impl PyModule {
     /// Extension: the engine this module was compiled for (after unpickling: an engine with
     /// the recorded settings), so `Store(module.engine)` can instantiate it.
     #[getter]
-    fn engine(&self) -> PyEngine {
-        PyEngine::from_state(self.engine.clone())
+    fn engine(&self) -> PyResult<PyEngine> {
+        self.module()?; // closed: ValueError, as for every other use
+        Ok(PyEngine::from_state(self.engine.clone()))
     }
 
     /// Pickles as the serialized code plus the engine's settings (see the module docs).

@@ -72,6 +72,8 @@ def test_closed_component_cannot_be_pickled(engine: Engine) -> None:
     component.close()
     with pytest.raises(ValueError):
         pickle.dumps(component)
+    with pytest.raises(ValueError, match="closed"):
+        component.engine  # noqa: B018
 
 
 def test_unpickle_component_errors(engine: Engine) -> None:

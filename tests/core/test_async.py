@@ -109,23 +109,6 @@ def guest(engine: Engine) -> Guest:
     return Guest(engine)
 
 
-async def started(event: threading.Event) -> None:
-    """Waits (without blocking the loop) until another thread sets `event`."""
-    deadline = time.monotonic() + WAIT
-    while not event.is_set():
-        assert time.monotonic() < deadline, "the call did not start"
-        await asyncio.sleep(0.001)
-
-
-async def cancel_and_time(task: asyncio.Task[Any]) -> float:
-    """Cancels `task` and returns the seconds until awaiting it raised CancelledError."""
-    start = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    return time.monotonic() - start
-
-
 # --------------------------------------------------------------------------------------------
 # Results and errors: those of the blocking call
 # --------------------------------------------------------------------------------------------
@@ -281,16 +264,16 @@ def test_one_store_s_call_runs_while_another_store_s_call_is_in_wasm() -> None:
     assert asyncio.run(main()) == [None, 1]
 
 
-def test_a_second_call_on_a_busy_store_raises_in_use(guest: Guest) -> None:
+def test_a_second_call_on_a_busy_store_raises_in_use(guest: Guest, aio: Any) -> None:
     s = guest.store
 
     async def main() -> None:
         spinning = asyncio.create_task(guest["spin"].call_async(s))
-        await started(guest.started)
+        await aio.started(guest.started)
         with pytest.raises(WasmtimeError, match=IN_USE):
             await guest["one"].call_async(s)
         assert not spinning.done()  # the first call goes on
-        assert await cancel_and_time(spinning) < CANCEL_BOUND
+        assert await aio.cancel_and_time(spinning) < CANCEL_BOUND
         assert await guest["one"].call_async(s) == 1
 
     asyncio.run(main())
@@ -302,12 +285,12 @@ def test_a_second_call_on_a_busy_store_raises_in_use(guest: Guest) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_cancel_stops_an_endless_call_and_leaves_the_store_idle(guest: Guest) -> None:
+def test_cancel_stops_an_endless_call_and_leaves_the_store_idle(guest: Guest, aio: Any) -> None:
     async def main() -> float:
         task = asyncio.create_task(guest["spin"].call_async(guest.store))
-        await started(guest.started)
+        await aio.started(guest.started)
         await asyncio.sleep(0.02)
-        elapsed = await cancel_and_time(task)
+        elapsed = await aio.cancel_and_time(task)
         assert guest.idle()  # at once, no waiting
         return elapsed
 
@@ -366,7 +349,9 @@ def test_cancel_before_the_worker_thread_starts_never_runs_wasm(guest: Guest) ->
     assert guest.started_calls == 0
 
 
-def test_cancel_during_a_host_function_lets_it_finish_then_stops_the_call(guest: Guest) -> None:
+def test_cancel_during_a_host_function_lets_it_finish_then_stops_the_call(
+    guest: Guest, aio: Any
+) -> None:
     entered, release = threading.Event(), threading.Event()
     finished: list[str] = []
 
@@ -380,7 +365,7 @@ def test_cancel_during_a_host_function_lets_it_finish_then_stops_the_call(guest:
 
     async def main() -> None:
         task = asyncio.create_task(guest["host_then_spin"].call_async(guest.store))
-        await started(entered)
+        await aio.started(entered)
         task.cancel()
         await asyncio.sleep(0.1)
         assert not task.done()  # the host function is still running
@@ -396,7 +381,9 @@ def test_cancel_during_a_host_function_lets_it_finish_then_stops_the_call(guest:
     asyncio.run(main())
 
 
-def test_a_cancelled_call_does_not_affect_later_calls_on_the_same_thread(guest: Guest) -> None:
+def test_a_cancelled_call_does_not_affect_later_calls_on_the_same_thread(
+    guest: Guest, aio: Any
+) -> None:
     n = guest.iterations(0.05)  # ~10 epoch ticks, each would stop a leaked cancellation
     count, s = guest["count"], guest.store
 
@@ -406,8 +393,8 @@ def test_a_cancelled_call_does_not_affect_later_calls_on_the_same_thread(guest: 
             loop.set_default_executor(pool)
             worker = await loop.run_in_executor(None, threading.get_ident)
             task = asyncio.create_task(guest["spin"].call_async(s))
-            await started(guest.started)
-            assert await cancel_and_time(task) < CANCEL_BOUND
+            await aio.started(guest.started)
+            assert await aio.cancel_and_time(task) < CANCEL_BOUND
             # The same (only) worker thread: a plain call, then a new call_async.
             assert await loop.run_in_executor(None, threading.get_ident) == worker
             assert await loop.run_in_executor(None, count, s, n) == n
@@ -417,10 +404,10 @@ def test_a_cancelled_call_does_not_affect_later_calls_on_the_same_thread(guest: 
     asyncio.run(main())
 
 
-def test_cancelling_twice_still_ends_with_the_store_idle(guest: Guest) -> None:
+def test_cancelling_twice_still_ends_with_the_store_idle(guest: Guest, aio: Any) -> None:
     async def main() -> None:
         task = asyncio.create_task(guest["spin"].call_async(guest.store))
-        await started(guest.started)
+        await aio.started(guest.started)
         task.cancel()
         await asyncio.sleep(0)  # the task has seen the first cancel and waits for the worker
         task.cancel()

@@ -159,6 +159,8 @@ def test_closed_module_cannot_be_pickled(engine: Engine) -> None:
     module.close()
     with pytest.raises(ValueError):
         pickle.dumps(module)
+    with pytest.raises(ValueError, match="closed"):
+        module.engine  # noqa: B018
 
 
 def test_instance_pre_module_has_the_linker_engine(engine: Engine) -> None:

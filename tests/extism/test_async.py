@@ -125,23 +125,6 @@ def iterations(plugin: extism.Plugin, seconds: float) -> int:
     return max(1, int(n * seconds / (time.perf_counter() - start)))
 
 
-async def started(event: threading.Event) -> None:
-    """Waits (without blocking the loop) until another thread sets `event`."""
-    deadline = time.monotonic() + WAIT
-    while not event.is_set():
-        assert time.monotonic() < deadline, "the call did not start"
-        await asyncio.sleep(0.001)
-
-
-async def cancel_and_time(task: asyncio.Task[Any]) -> float:
-    """Cancels `task` and returns the seconds until awaiting it raised CancelledError."""
-    start = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    return time.monotonic() - start
-
-
 # --------------------------------------------------------------------------------------------
 # Results, parse, host context, errors
 # --------------------------------------------------------------------------------------------
@@ -239,15 +222,15 @@ def test_a_closed_plugin_raises_when_awaited() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_cancel_stops_a_spinning_plugin_which_then_works_again() -> None:
+def test_cancel_stops_a_spinning_plugin_which_then_works_again(aio: Any) -> None:
     host = Host()
     plugin = new_plugin(host)
 
     async def main() -> float:
         task = asyncio.create_task(plugin.call_async("spin", b""))
-        await started(host.started)
+        await aio.started(host.started)
         await asyncio.sleep(0.02)
-        elapsed = await cancel_and_time(task)
+        elapsed = await aio.cancel_and_time(task)
         assert plugin.call("echo", b"sync") == b"sync"
         assert await plugin.call_async("echo", b"async") == b"async"
         return elapsed
@@ -268,7 +251,7 @@ def test_wait_for_timeout_stops_the_plugin() -> None:
     asyncio.run(main())
 
 
-def test_cancel_during_a_host_function_lets_it_finish() -> None:
+def test_cancel_during_a_host_function_lets_it_finish(aio: Any) -> None:
     host = Host()
     entered, release = threading.Event(), threading.Event()
     finished: list[str] = []
@@ -283,7 +266,7 @@ def test_cancel_during_a_host_function_lets_it_finish() -> None:
 
     async def main() -> None:
         task = asyncio.create_task(plugin.call_async("host", b""))
-        await started(entered)
+        await aio.started(entered)
         task.cancel()
         await asyncio.sleep(0.1)
         assert not task.done()
@@ -296,14 +279,14 @@ def test_cancel_during_a_host_function_lets_it_finish() -> None:
     asyncio.run(main())
 
 
-def test_a_plugin_cancelled_by_its_handle_raises_timeout_not_cancelled_error() -> None:
+def test_a_plugin_cancelled_by_its_handle_raises_timeout_not_cancelled_error(aio: Any) -> None:
     # The plugin's own cancel handle is not task cancellation: the call fails as `call` would.
     host = Host()
     plugin = new_plugin(host)
 
     async def main() -> None:
         task = asyncio.create_task(plugin.call_async("spin", b""))
-        await started(host.started)
+        await aio.started(host.started)
         assert plugin.cancel_handle().cancel() is True
         with pytest.raises(extism.Error, match="^timeout$"):
             await task
@@ -311,7 +294,7 @@ def test_a_plugin_cancelled_by_its_handle_raises_timeout_not_cancelled_error() -
     asyncio.run(main())
 
 
-def test_cancel_while_waiting_for_the_plugin_ends_at_once_and_runs_nothing() -> None:
+def test_cancel_while_waiting_for_the_plugin_ends_at_once_and_runs_nothing(aio: Any) -> None:
     host = Host()
     calls: list[str] = []
     host.on_host = lambda current: calls.append("host")
@@ -319,14 +302,14 @@ def test_cancel_while_waiting_for_the_plugin_ends_at_once_and_runs_nothing() -> 
 
     async def main() -> tuple[bool, float]:
         spinning = asyncio.create_task(plugin.call_async("spin", b""))
-        await started(host.started)
+        await aio.started(host.started)
         waiting = asyncio.create_task(plugin.call_async("host", b""))
         await asyncio.sleep(0.1)  # it is now waiting for the spinning call
         start = time.monotonic()
         waiting.cancel()
         done, _ = await asyncio.wait({waiting}, timeout=CANCEL_BOUND)
         elapsed = time.monotonic() - start
-        assert await cancel_and_time(spinning) < CANCEL_BOUND
+        assert await aio.cancel_and_time(spinning) < CANCEL_BOUND
         with pytest.raises(asyncio.CancelledError):
             await waiting
         return bool(done), elapsed
