@@ -402,7 +402,7 @@ class Function:
         # A decorated module-level host function pickles by name, as plain functions do: the
         # receiving process imports its module, which defines it again. (The decorated function
         # itself cannot be pickled by name: its name now refers to this object.)
-        if _importable_as(self) is not None:
+        if _importable(self):
             return str(self.__qualname__)  # type: ignore[attr-defined]
         return self._reduce_by_value()
 
@@ -413,15 +413,15 @@ class Function:
         )
 
 
-def _importable_as(obj: Any) -> str | None:
-    """`module:qualname` if that name finds `obj` itself, else None."""
+def _importable(obj: Any) -> bool:
+    """Whether `obj.__module__` and `obj.__qualname__` name `obj` itself."""
     module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
     if not isinstance(module, str) or not isinstance(qualname, str) or "<locals>" in qualname:
-        return None
+        return False
     found: Any = sys.modules.get(module)
     for part in qualname.split("."):
         found = getattr(found, part, None)
-    return f"{module}:{qualname}" if found is obj else None
+    return found is obj
 
 
 def _copy_metadata(wrapper: Any, f: Any) -> None:

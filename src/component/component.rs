@@ -118,8 +118,7 @@ impl PyComponent {
         let component = self.component()?;
         // With the GIL held: a fork must not copy a lock this holds (see `fork.rs`).
         let code = component.serialize().map_err(errors::from_wasmtime)?;
-        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_component")?;
-        Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
+        engine::reduce(py, "_unpickle_component", &self.engine, Some(&code))
     }
 
     fn close(&self) {

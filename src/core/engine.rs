@@ -73,12 +73,20 @@ impl EngineState {
 /// The format of our pickles; bumped whenever their layout changes.
 const PICKLE_FORMAT: u32 = 1;
 
-/// The arguments of the unpickling function of a compiled artifact (`kind`: "Module" or
-/// "Component"): `(format, wasmtime version, recipe, code)`.
-pub fn pickle_args<'py>(py: Python<'py>, engine: &EngineState, code: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
+/// What `__reduce__` returns for something made with `engine`: the native function named
+/// `unpickle` and its arguments `(format, wasmtime version, recipe[, code])`.
+pub fn reduce<'py>(
+    py: Python<'py>,
+    unpickle: &str,
+    engine: &EngineState,
+    code: Option<&[u8]>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
     let recipe = config::recipe_to_py(py, &engine.recipe)?;
-    let code = pyo3::types::PyBytes::new(py, code);
-    (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe, code).into_pyobject(py)
+    let args = match code {
+        Some(code) => (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe, pyo3::types::PyBytes::new(py, code)).into_pyobject(py)?,
+        None => (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe).into_pyobject(py)?,
+    };
+    Ok((py.import("wasmtime._native")?.getattr(unpickle)?, args))
 }
 
 /// The engine to load a pickled `kind` into, after checking that this process can load it.
@@ -210,10 +218,7 @@ impl PyEngine {
 
     /// Pickles as the engine's settings; see the module docs.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let state = self.state()?;
-        let recipe = config::recipe_to_py(py, &state.recipe)?;
-        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_engine")?;
-        Ok((unpickle, (PICKLE_FORMAT, crate::WASMTIME_VERSION, recipe).into_pyobject(py)?))
+        reduce(py, "_unpickle_engine", &*self.state()?, None)
     }
 
     fn is_pulley(&self) -> PyResult<bool> {

@@ -277,8 +277,7 @@ impl PyModule {
         let module = self.module()?;
         // With the GIL held: a fork must not copy a lock this holds (see `fork.rs`).
         let code = module.serialize().map_err(errors::from_wasmtime)?;
-        let unpickle = py.import("wasmtime._native")?.getattr("_unpickle_module")?;
-        Ok((unpickle, engine::pickle_args(py, &self.engine, &code)?))
+        engine::reduce(py, "_unpickle_module", &self.engine, Some(&code))
     }
 
     fn close(&self) {
